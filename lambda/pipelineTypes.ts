@@ -1,0 +1,64 @@
+import type { BatchEmbedder } from './embed/types.ts';
+import type { ObjectStore } from './store/ObjectStore.ts';
+import type { OutputFormat } from './types.ts';
+import type { UsageReport } from './write/UsageReport.ts';
+
+/** What to do with one input file. Defaults are applied by `resolveJobOptions`. */
+export interface JobOptions {
+  /** @default 'text' */
+  readonly textColumn: string;
+  /** @default 'id' */
+  readonly idColumn: string;
+  /** @default [] */
+  readonly keepColumns: readonly string[];
+  /** @default 'parquet' */
+  readonly format: OutputFormat;
+  /** Write the text column. @default true */
+  readonly includeText: boolean;
+  /** Requested output dimensions (`dimensions` in the request); undefined lets the model decide. */
+  readonly dimensions?: number;
+  /** Max inputs per request. @default 128 (IONOS) / 256 */
+  readonly batchSize: number;
+  /** Max estimated tokens per request. @default derived from the model */
+  readonly maxBatchTokens: number;
+  /** Max request body bytes. @default 1_500_000 (under TEI's 2 MB) */
+  readonly maxBatchBytes: number;
+  /** Requests in flight at once. @default 8 */
+  readonly concurrency: number;
+  /** Rows per part file. @default derived from the dimensions (about 32 MiB of vectors) */
+  readonly rowsPerPart?: number;
+  /** Records over this many UTF-8 bytes are rejected. @default 1 MiB */
+  readonly maxRecordBytes: number;
+  /** Re-embed everything even when an earlier output could be reused. @default false */
+  readonly full: boolean;
+}
+
+/** Progress of a running job, for the CLI's stderr and the handler's logs. */
+export interface JobProgress {
+  readonly rowsRead: number;
+  readonly rowsEmbedded: number;
+  readonly rowsRejected: number;
+  readonly tokens: number;
+  readonly retries: number;
+  readonly elapsedMs: number;
+}
+
+/** The real things the pipeline talks to; built by cli.ts or handler.ts. */
+export interface JobPorts {
+  readonly store: ObjectStore;
+  readonly embedder: BatchEmbedder;
+  /** Model id recorded in outputs and hashed into `content_hash`. */
+  readonly model: string;
+  /** Endpoint base URL recorded in usage.json (never a key). */
+  readonly endpoint: string;
+  readonly now?: () => Date;
+  readonly onProgress?: (progress: JobProgress) => void;
+  /** Aborts the job (e.g. the Lambda is about to run out of time). */
+  readonly signal?: AbortSignal;
+}
+
+/** What `runJob` returns. */
+export interface JobResult {
+  readonly usage: UsageReport;
+  readonly manifestUri: string;
+}

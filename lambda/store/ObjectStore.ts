@@ -1,0 +1,37 @@
+import type { Readable } from 'node:stream';
+import type { SourceInfo } from '../types.ts';
+
+/** An inclusive byte range, as in an HTTP Range header. */
+export interface ByteRange {
+  readonly start: number;
+  /** Inclusive. */
+  readonly end: number;
+}
+
+/** An object opened for reading. */
+export interface OpenedObject {
+  readonly info: SourceInfo;
+  readonly body: AsyncIterable<Uint8Array>;
+}
+
+/**
+ * Object storage port. URIs are `s3://bucket/key` or local paths; each
+ * implementation handles one kind, `RoutingStore` picks by scheme.
+ * Nothing above this port knows which one it talks to.
+ */
+export interface ObjectStore {
+  /** Streams an object (or a byte range of it). Throws `InputError` when it does not exist. */
+  get(uri: string, range?: ByteRange): Promise<OpenedObject>;
+  /** Size and ETag, or undefined when the object does not exist. */
+  head(uri: string): Promise<SourceInfo | undefined>;
+  /** Every object below a prefix (a folder for local paths), recursively, in key order. */
+  list(prefixUri: string): AsyncIterable<SourceInfo>;
+  /** Writes a whole object. Returns the bytes written. */
+  put(uri: string, body: Uint8Array | string): Promise<{ bytes: number }>;
+  /** Writes an object from a stream without holding it in memory (multipart on S3). */
+  putStream(uri: string, body: Readable | AsyncIterable<Uint8Array>): Promise<{ bytes: number }>;
+  /** The object as UTF-8 text, or undefined when it does not exist. */
+  getText(uri: string): Promise<string | undefined>;
+  /** Deletes objects; missing ones are not an error. */
+  delete(uris: readonly string[]): Promise<void>;
+}
