@@ -1,0 +1,94 @@
+import { isUtf8 } from 'node:buffer';
+import type { ReadResult } from '../types.ts';
+import { type RecordLocation, rejectRecord } from './rejectRecord.ts';
+import type { ResolvedReaderOptions } from './resolveReaderOptions.ts';
+
+/** Shared by every record without kept columns: one allocation less per record. */
+const NO_KEEP: Readonly<Record<string, string>> = Object.freeze({});
+
+/** Longest parser message quoted in a reason; V8 quotes the input in some of them. */
+const MAX_MESSAGE = 200;
+
+type JsonlColumns = Pick<ResolvedReaderOptions, 'textColumn' | 'idColumn' | 'keepColumns'>;
+
+function kind(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
+}
+
+function field(object: Record<string, unknown>, name: string): unknown {
+  // Own fields only: a field named "constructor" must not find Object's.
+  return Object.hasOwn(object, name) ? object[name] : undefined;
+}
+
+/**
+ * Turns one non-blank JSONL line into a record, or into a rejection whose
+ * reason names the record and the field.
+ *
+ * - The line must be valid UTF-8 and a JSON object.
+ * - Text: a string that is not blank; numbers and booleans are taken as their
+ *   string form; null, objects and arrays are rejected.
+ * - Id: a string or number; absent, null or "" gives the record number. An integer
+ *   beyond 2^53 is rejected: JSON.parse has already rounded it, and a silently
+ *   changed id is worse than a rejected row.
+ * - Kept fields: strings as they are, absent or null as "", anything else as JSON.
+ */
+export function parseJsonlRecord(line: Buffer, at: RecordLocation, columns: JsonlColumns): ReadResult {
+  if (!isUtf8(line)) return rejectRecord(at, 'invalid UTF-8 bytes in the line');
+  let value: unknown;
+  try {
+    value = JSON.parse(line.toString('utf8'));
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    const short = message.length > MAX_MESSAGE ? `${message.slice(0, MAX_MESSAGE)}...` : message;
+    return rejectRecord(at, `invalid JSON (${short})`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return rejectRecord(at, `expected a JSON object, got ${kind(value)}`);
+  }
+  const object = value as Record<string, unknown>;
+
+  const { idColumn, textColumn } = columns;
+  const idValue = field(object, idColumn);
+  let id: string;
+  if (idValue === undefined || idValue === null || idValue === '') {
+    id = String(at.record);
+  } else if (typeof idValue === 'string') {
+    id = idValue;
+  } else if (typeof idValue === 'number' && Number.isFinite(idValue)) {
+    if (Number.isInteger(idValue) && !Number.isSafeInteger(idValue)) {
+      return rejectRecord(at, 'a number too large to keep exactly; write the id as a string', {
+        column: idColumn,
+      });
+    }
+    id = String(idValue);
+  } else {
+    return rejectRecord(at, `expected a string or a number, got ${kind(idValue)}`, { column: idColumn });
+  }
+
+  const textValue = field(object, textColumn);
+  let text: string;
+  if (typeof textValue === 'string') {
+    text = textValue;
+  } else if (typeof textValue === 'number' || typeof textValue === 'boolean') {
+    text = String(textValue);
+  } else if (textValue === undefined) {
+    return rejectRecord(at, 'missing field', { column: textColumn, id });
+  } else {
+    return rejectRecord(at, `expected a string, got ${kind(textValue)}`, { column: textColumn, id });
+  }
+  if (text.trim() === '') return rejectRecord(at, 'empty text', { column: textColumn, id });
+
+  let keep = NO_KEEP;
+  if (columns.keepColumns.length > 0) {
+    const kept: Record<string, string> = {};
+    for (const name of columns.keepColumns) {
+      const cell = field(object, name);
+      kept[name] =
+        typeof cell === 'string' ? cell : cell === undefined || cell === null ? '' : JSON.stringify(cell);
+    }
+    keep = kept;
+  }
+  return { ok: true, value: { record: at.record, line: at.line, id, text, keep } };
+}

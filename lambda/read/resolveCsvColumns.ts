@@ -1,0 +1,52 @@
+import { InputError } from '../errors.ts';
+import type { ResolvedReaderOptions } from './resolveReaderOptions.ts';
+
+/** Where the columns the reader needs sit in a CSV row. */
+export interface CsvColumns {
+  /** Trimmed header names, by position. */
+  readonly names: readonly string[];
+  readonly textName: string;
+  readonly textIndex: number;
+  /** -1 when the header has no id column: ids are then record numbers. */
+  readonly idIndex: number;
+  /** Kept columns as [name, position], in the order asked for. */
+  readonly keep: readonly (readonly [name: string, index: number])[];
+}
+
+type ColumnOptions = Pick<ResolvedReaderOptions, 'source' | 'textColumn' | 'idColumn' | 'keepColumns'>;
+
+/**
+ * Finds the text, id and kept columns in a CSV header. Header cells are
+ * trimmed, because `id, title, text` written by hand is common and the intent is plain.
+ *
+ * @throws {InputError} when the text column or a kept column is missing (the message
+ *   lists the columns there are and the option to fix), or a needed name appears twice.
+ */
+export function resolveCsvColumns(header: readonly string[], options: ColumnOptions): CsvColumns {
+  const names = header.map((name) => name.trim());
+  const listed = names.map((name) => (name === '' ? '""' : name)).join(', ');
+
+  const find = (name: string, option: string | undefined): number => {
+    const index = names.indexOf(name);
+    if (index === -1) {
+      if (option === undefined) return -1;
+      throw new InputError(
+        `${options.source}: no column ${JSON.stringify(name)} in the header; columns are: ${listed} (${option})`,
+      );
+    }
+    if (names.indexOf(name, index + 1) !== -1) {
+      throw new InputError(
+        `${options.source}: column ${JSON.stringify(name)} appears more than once in the header; columns are: ${listed}`,
+      );
+    }
+    return index;
+  };
+
+  return {
+    names,
+    textName: options.textColumn,
+    textIndex: find(options.textColumn, 'use --text-column'),
+    idIndex: find(options.idColumn, undefined),
+    keep: options.keepColumns.map((name) => [name, find(name, 'check --keep-columns')] as const),
+  };
+}
