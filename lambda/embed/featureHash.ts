@@ -50,7 +50,10 @@ function addFeature(out: Float32Array, hash: number, weight: number): void {
  * Embeds one text into a new L2-normalised vector of `dimensions` floats.
  * Same text and dimensions, same vector, on any machine.
  */
-export function featureHashEmbed(text: string, dimensions: number = OFFLINE_DEFAULT_DIMENSIONS): Float32Array {
+export function featureHashEmbed(
+  text: string,
+  dimensions: number = OFFLINE_DEFAULT_DIMENSIONS,
+): Float32Array {
   const out = new Float32Array(dimensions);
   const length = text.length;
   let i = 0;

@@ -2,7 +2,12 @@ import type { OutputFile, RequestStats, SourceInfo, TokenStats } from '../types.
 
 /** usage.json, exactly as DESIGN.md fixes it. */
 export interface UsageReport {
-  readonly source: { readonly uri: string; readonly etag: string | null; readonly bytes: number; readonly format: string };
+  readonly source: {
+    readonly uri: string;
+    readonly etag: string | null;
+    readonly bytes: number;
+    readonly format: string;
+  };
   readonly model: string;
   readonly dimensions: number | null;
   /** Base URL, never a key. */

@@ -1,0 +1,75 @@
+import type { Readable } from 'node:stream';
+import { ConfigError } from '../errors.ts';
+import type { SourceInfo } from '../types.ts';
+import { LocalStore } from './LocalStore.ts';
+import type { ByteRange, ObjectStore, OpenedObject } from './ObjectStore.ts';
+import { isS3Uri } from './uri.ts';
+
+/** The stores a `RoutingStore` picks from. */
+export interface RoutingStoreOptions {
+  /** Store for everything that is not `s3://`. @default new LocalStore() */
+  readonly local?: ObjectStore;
+  /** Store for `s3://` URIs. @default undefined (S3 URIs are refused with a ConfigError) */
+  readonly s3?: ObjectStore;
+}
+
+/**
+ * `ObjectStore` that sends `s3://` URIs to the S3 store and everything else to
+ * the local one, so the pipeline can read `s3://` and write a local folder (or
+ * the other way round) through one port.
+ */
+export class RoutingStore implements ObjectStore {
+  readonly #local: ObjectStore;
+  readonly #s3: ObjectStore | undefined;
+
+  constructor(options: RoutingStoreOptions = {}) {
+    this.#local = options.local ?? new LocalStore();
+    this.#s3 = options.s3;
+  }
+
+  /** The store that handles `uri`. @throws ConfigError for an S3 URI without an S3 store. */
+  storeFor(uri: string): ObjectStore {
+    if (!isS3Uri(uri)) return this.#local;
+    if (this.#s3 === undefined) {
+      throw new ConfigError(`${uri} is an S3 URI, but no S3 store is configured (S3 access is off here)`);
+    }
+    return this.#s3;
+  }
+
+  get(uri: string, range?: ByteRange): Promise<OpenedObject> {
+    return this.#route(uri, (store) => store.get(uri, range));
+  }
+
+  head(uri: string): Promise<SourceInfo | undefined> {
+    return this.#route(uri, (store) => store.head(uri));
+  }
+
+  list(prefixUri: string): AsyncIterable<SourceInfo> {
+    // Resolve the store now, so a missing S3 store fails at the call, not at the first `next()`.
+    return this.storeFor(prefixUri).list(prefixUri);
+  }
+
+  put(uri: string, body: Uint8Array | string): Promise<{ bytes: number }> {
+    return this.#route(uri, (store) => store.put(uri, body));
+  }
+
+  putStream(uri: string, body: Readable | AsyncIterable<Uint8Array>): Promise<{ bytes: number }> {
+    return this.#route(uri, (store) => store.putStream(uri, body));
+  }
+
+  getText(uri: string): Promise<string | undefined> {
+    return this.#route(uri, (store) => store.getText(uri));
+  }
+
+  async delete(uris: readonly string[]): Promise<void> {
+    const s3 = uris.filter(isS3Uri);
+    const local = uris.filter((uri) => !isS3Uri(uri));
+    if (s3.length > 0) await this.storeFor(s3[0] ?? '').delete(s3);
+    if (local.length > 0) await this.#local.delete(local);
+  }
+
+  /** Runs `action` on the right store, turning a routing failure into a rejected promise. */
+  async #route<T>(uri: string, action: (store: ObjectStore) => Promise<T>): Promise<T> {
+    return action(this.storeFor(uri));
+  }
+}

@@ -1,0 +1,71 @@
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { InputError } from '../../lambda/errors.ts';
+import { LocalStore } from '../../lambda/store/LocalStore.ts';
+import { PartWriter } from '../../lambda/write/PartWriter.ts';
+import { readVectorFile } from '../../lambda/write/readVectorFile.ts';
+import { embeddedRows, TEST_MODEL, tempDir } from '../helpers/embeddedRows.ts';
+
+describe('Function: readVectorFile', () => {
+  let dir: string;
+  let remove: () => Promise<void>;
+  const store = new LocalStore();
+
+  beforeEach(async () => {
+    ({ dir, remove } = await tempDir());
+  });
+
+  afterEach(async () => {
+    await remove();
+  });
+
+  it.each(['parquet', 'arrow'] as const)('reads a %s part back row by row', async (format) => {
+    // Prepare
+    const rows = embeddedRows(2_500, { dimensions: 12 });
+    const parts = new PartWriter(store, dir, {
+      model: TEST_MODEL,
+      sourceUri: 'in.csv',
+      format,
+      rowGroupRows: 1_000,
+    });
+    await parts.addMany(rows);
+    const [output] = await parts.finish();
+
+    // Act
+    const file = await readVectorFile(store, output?.uri ?? '');
+
+    // Assess
+    expect(file).toMatchObject({ model: TEST_MODEL, dimensions: 12, rows: 2_500 });
+    expect(file.metadata.get('source.uri')).toBe('in.csv');
+    for (const i of [0, 999, 1_000, 2_499]) {
+      const row = rows[i];
+      expect(file.id(i)).toBe(row?.record.id);
+      expect(file.text(i)).toBe(row?.record.text);
+      expect(file.embedding(i)).toEqual(row?.vector);
+    }
+  });
+
+  it('gives undefined texts for a file written without them', async () => {
+    // Prepare
+    const parts = new PartWriter(store, dir, { model: TEST_MODEL, sourceUri: 'in.csv', includeText: false });
+    await parts.addMany(embeddedRows(2));
+    const [output] = await parts.finish();
+
+    // Act
+    const file = await readVectorFile(store, output?.uri ?? '');
+
+    // Assess
+    expect(file.text(0)).toBeUndefined();
+    expect(file.id(1)).toBe('id-2');
+  });
+
+  it('throws an InputError for a file that is not a part', async () => {
+    // Prepare
+    const uri = path.join(dir, 'bogus.parquet');
+    await store.put(uri, 'not parquet');
+
+    // Act & Assess
+    await expect(readVectorFile(store, uri)).rejects.toBeInstanceOf(InputError);
+    await expect(readVectorFile(store, path.join(dir, 'missing.arrow'))).rejects.toBeInstanceOf(InputError);
+  });
+});
