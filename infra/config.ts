@@ -1,0 +1,257 @@
+import type { IConstruct } from 'constructs';
+import { StackConfigError } from './errors.ts';
+
+/**
+ * The deployment's settings, read once from CDK context (`cdk.json`'s
+ * `context`, overridable with `cdk synth -c key=value`).
+ */
+export interface EmbedBatchConfig {
+  /** `model`: the embedding model id sent to the endpoint. @default 'BAAI/bge-m3' */
+  readonly model: string;
+  /** `baseUrl`: the OpenAI-compatible endpoint, https only, no trailing `/`. @default IONOS_BASE_URL */
+  readonly baseUrl: string;
+  /**
+   * `rateBudgetRps`: requests per second the whole account may send to the
+   * endpoint (IONOS: 5/s sustained per contract, shared by all its endpoints).
+   * @default 5
+   */
+  readonly rateBudgetRps: number;
+  /**
+   * `maxConcurrency`: most invocations the SQS event source runs at once
+   * (AWS allows 2 to 1000).
+   * @default 2
+   */
+  readonly maxConcurrency: number;
+  /**
+   * Requests per second of one invocation: `rateBudgetRps / maxConcurrency`
+   * rounded down to 0.001, so all invocations together stay under the
+   * budget. Becomes `EMBED_RPS`.
+   */
+  readonly rpsPerInvocation: number;
+  /**
+   * `requestConcurrency`: embedding requests one invocation keeps in flight
+   * (`EMBED_CONCURRENCY`). Only needs to cover `rpsPerInvocation` times the
+   * endpoint's latency; the rate limiter, not this, bounds the request rate.
+   * @default 4
+   */
+  readonly requestConcurrency: number;
+  /** `memorySize`: the function's memory in MB (1769 MB is one full vCPU). @default 1769 */
+  readonly memorySize: number;
+  /** `inputPrefix`: uploads under it trigger the job; ends in `/`, never empty. @default 'input/' */
+  readonly inputPrefix: string;
+  /** `outputPrefix`: where output folders go; ends in `/`, never empty. @default 'output/' */
+  readonly outputPrefix: string;
+  /**
+   * `secretName`: an existing Secrets Manager secret holding the API token.
+   * @default - the stack creates a secret (value set after deploy)
+   */
+  readonly secretName?: string;
+  /**
+   * `alarmEmail`: address subscribed to a new encrypted SNS topic that the
+   * alarms notify. Exclusive with `alarmTopicArn`.
+   * @default - no notifications
+   */
+  readonly alarmEmail?: string;
+  /**
+   * `alarmTopicArn`: an existing SNS topic the alarms notify. Exclusive with `alarmEmail`.
+   * @default - no notifications
+   */
+  readonly alarmTopicArn?: string;
+}
+
+/** The IONOS AI Model Hub's OpenAI-compatible base URL (the same default as the job's). */
+export const IONOS_BASE_URL = 'https://openai.inference.de-txl.ionos.com/v1';
+
+/** Defaults of every context key that has one; `cdk.json` repeats them so they are visible. */
+export const CONFIG_DEFAULTS = {
+  model: 'BAAI/bge-m3',
+  baseUrl: IONOS_BASE_URL,
+  rateBudgetRps: 5,
+  maxConcurrency: 2,
+  requestConcurrency: 4,
+  memorySize: 1769,
+  inputPrefix: 'input/',
+  outputPrefix: 'output/',
+} as const;
+
+/** Context keys this app reads. */
+export const CONFIG_KEYS = [
+  'model',
+  'baseUrl',
+  'rateBudgetRps',
+  'maxConcurrency',
+  'requestConcurrency',
+  'memorySize',
+  'inputPrefix',
+  'outputPrefix',
+  'secretName',
+  'alarmEmail',
+  'alarmTopicArn',
+] as const;
+
+/** One context key's raw value: JSON from `cdk.json`, a string from `-c key=value`. */
+export type ContextReader = (key: (typeof CONFIG_KEYS)[number]) => unknown;
+
+/** Reads and validates the config from the context of `scope` (usually the App). */
+export function readConfig(scope: IConstruct): EmbedBatchConfig {
+  return parseConfig((key) => scope.node.tryGetContext(key));
+}
+
+/**
+ * Validates raw context values into one typed config. Unset, `null` and
+ * blank values take the default. Numbers may be JSON numbers or numeric
+ * strings (that is how `-c key=value` delivers them).
+ *
+ * @throws StackConfigError naming the key and the value it got.
+ */
+export function parseConfig(read: ContextReader): EmbedBatchConfig {
+  const model = text(read, 'model') ?? CONFIG_DEFAULTS.model;
+  const baseUrl = httpsUrl(read, 'baseUrl') ?? CONFIG_DEFAULTS.baseUrl;
+  const rateBudgetRps = number(read, 'rateBudgetRps', (n) => n > 0, 'a positive number');
+  const maxConcurrency = number(
+    read,
+    'maxConcurrency',
+    (n) => Number.isInteger(n) && n >= 2 && n <= 1000,
+    'an integer from 2 to 1000 (the SQS event source limits)',
+  );
+  const requestConcurrency = number(
+    read,
+    'requestConcurrency',
+    (n) => Number.isInteger(n) && n >= 1 && n <= 64,
+    'an integer from 1 to 64',
+  );
+  const memorySize = number(
+    read,
+    'memorySize',
+    (n) => Number.isInteger(n) && n >= 128 && n <= 10_240,
+    'an integer from 128 to 10240 (MB, the Lambda limits)',
+  );
+  const inputPrefix = keyPrefix(read, 'inputPrefix');
+  const outputPrefix = keyPrefix(read, 'outputPrefix');
+  // Nested prefixes loop: errors.jsonl under an output prefix inside the input prefix is itself an input.
+  if (inputPrefix.startsWith(outputPrefix) || outputPrefix.startsWith(inputPrefix)) {
+    throw new StackConfigError(
+      'outputPrefix',
+      `Expected \`inputPrefix\` (${inputPrefix}) and \`outputPrefix\` (${outputPrefix}) not to contain one another: the job's own output would trigger it again`,
+    );
+  }
+
+  // Rounded down, so maxConcurrency invocations together never exceed the budget.
+  // (The 1e-9 keeps float noise such as 0.3 / 3 = 0.09999... from costing a whole step.)
+  const rpsPerInvocation = Math.floor((rateBudgetRps / maxConcurrency) * 1000 + 1e-9) / 1000;
+  if (!(rpsPerInvocation > 0)) {
+    throw new StackConfigError(
+      'rateBudgetRps',
+      `Expected \`rateBudgetRps\` / \`maxConcurrency\` to be at least 0.001 requests/s per invocation, got ${rateBudgetRps} / ${maxConcurrency}`,
+    );
+  }
+
+  const secretName = text(read, 'secretName');
+  if (secretName !== undefined && !/^[A-Za-z0-9/_+=.@-]{1,512}$/.test(secretName)) {
+    throw new StackConfigError(
+      'secretName',
+      `Expected \`secretName\` to be a Secrets Manager secret name (letters, digits, /_+=.@-), got ${JSON.stringify(secretName)}`,
+    );
+  }
+  const alarmEmail = text(read, 'alarmEmail');
+  if (alarmEmail !== undefined && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(alarmEmail)) {
+    throw new StackConfigError(
+      'alarmEmail',
+      `Expected \`alarmEmail\` to be an email address, got ${JSON.stringify(alarmEmail)}`,
+    );
+  }
+  const alarmTopicArn = text(read, 'alarmTopicArn');
+  if (
+    alarmTopicArn !== undefined &&
+    !/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$/.test(alarmTopicArn)
+  ) {
+    throw new StackConfigError(
+      'alarmTopicArn',
+      `Expected \`alarmTopicArn\` to be an SNS topic ARN (arn:aws:sns:<region>:<account>:<name>), got ${JSON.stringify(alarmTopicArn)}`,
+    );
+  }
+  if (alarmEmail !== undefined && alarmTopicArn !== undefined) {
+    throw new StackConfigError(
+      'alarmTopicArn',
+      'Expected at most one of `alarmEmail` and `alarmTopicArn`: subscribe the address to the existing topic instead',
+    );
+  }
+
+  return {
+    model,
+    baseUrl,
+    rateBudgetRps,
+    maxConcurrency,
+    rpsPerInvocation,
+    requestConcurrency,
+    memorySize,
+    inputPrefix,
+    outputPrefix,
+    secretName,
+    alarmEmail,
+    alarmTopicArn,
+  };
+}
+
+/** A trimmed non-blank string, or undefined when unset or blank. */
+function text(read: ContextReader, key: (typeof CONFIG_KEYS)[number]): string | undefined {
+  const raw = read(key);
+  if (raw === undefined || raw === null) return undefined;
+  if (typeof raw !== 'string') {
+    throw new StackConfigError(key, `Expected \`${key}\` to be a string, got ${JSON.stringify(raw)}`);
+  }
+  const trimmed = raw.trim();
+  return trimmed === '' ? undefined : trimmed;
+}
+
+function number(
+  read: ContextReader,
+  key: 'rateBudgetRps' | 'maxConcurrency' | 'requestConcurrency' | 'memorySize',
+  valid: (value: number) => boolean,
+  expected: string,
+): number {
+  const raw = read(key);
+  if (raw === undefined || raw === null || (typeof raw === 'string' && raw.trim() === '')) {
+    return CONFIG_DEFAULTS[key];
+  }
+  const value = typeof raw === 'number' ? raw : typeof raw === 'string' ? Number(raw.trim()) : Number.NaN;
+  if (!Number.isFinite(value) || !valid(value)) {
+    throw new StackConfigError(key, `Expected \`${key}\` to be ${expected}, got ${JSON.stringify(raw)}`);
+  }
+  return value;
+}
+
+/** The deployed function sends a bearer token: plain http would put it on the wire in clear. */
+function httpsUrl(read: ContextReader, key: 'baseUrl'): string | undefined {
+  const value = text(read, key);
+  if (value === undefined) return undefined;
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    url = undefined;
+  }
+  if (url?.protocol !== 'https:') {
+    throw new StackConfigError(key, `Expected \`${key}\` to be an https URL, got ${JSON.stringify(value)}`);
+  }
+  return value.replace(/\/+$/, '');
+}
+
+/** S3 key prefixes: no leading `/`, a trailing `/` (so `input` cannot match `input2/`), never empty. */
+function keyPrefix(read: ContextReader, key: 'inputPrefix' | 'outputPrefix'): string {
+  const value = (text(read, key) ?? CONFIG_DEFAULTS[key]).replace(/^\/+/, '');
+  if (value === '') {
+    throw new StackConfigError(
+      key,
+      `Expected \`${key}\` to be a key prefix like ${CONFIG_DEFAULTS[key]}, got an empty one: inputs and outputs need separate prefixes`,
+    );
+  }
+  if (/[*?]/.test(value)) {
+    // The prefix becomes part of IAM resource ARNs, where these are wildcards.
+    throw new StackConfigError(
+      key,
+      `Expected \`${key}\` not to contain * or ?, got ${JSON.stringify(value)}`,
+    );
+  }
+  return value.endsWith('/') ? value : `${value}/`;
+}
