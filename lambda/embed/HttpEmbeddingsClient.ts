@@ -1,0 +1,204 @@
+/**
+ * The OpenAI-compatible HTTP transport: one request per call, no retries (the
+ * one retry layer is `ResilientEmbedder`), no rate limiting (`RateLimiter`).
+ */
+import { InvalidResponseError } from '../errors.ts';
+import { decodeEmbeddings } from './decodeEmbeddings.ts';
+import { errorFromNetworkFailure, errorFromResponse, redact } from './errorFromResponse.ts';
+import { estimateTokens } from './modelFacts.ts';
+import { type HeaderSource, parseDuration } from './parseRetryAfter.ts';
+import type { EmbeddingsResponse, EmbeddingsTransport, RateLimitHints } from './types.ts';
+
+/** How vectors travel on the wire; decoding accepts both whatever was asked. */
+export type EmbeddingEncoding = 'base64' | 'float';
+
+/** Options of {@link HttpEmbeddingsClient}. */
+export interface HttpEmbeddingsClientOptions {
+  /** Base URL including the version path, e.g. `https://openai.inference.de-txl.ionos.com/v1`. */
+  readonly baseUrl: string;
+  /** Sent as `Authorization: Bearer <key>`; no header when undefined (local servers). */
+  readonly apiKey?: string;
+  /** Model id sent with every request. */
+  readonly model: string;
+  /** Requested output dimensions (`dimensions` in the request); undefined lets the model decide. */
+  readonly dimensions?: number;
+  /** Wire encoding asked for; base64 is a quarter of the JSON size. @default 'base64' */
+  readonly encoding?: EmbeddingEncoding;
+  /** Per-request timeout covering the whole exchange, body included. @default 60_000 */
+  readonly timeoutMs?: number;
+  /** The fetch to use. @default globalThis.fetch */
+  readonly fetch?: typeof fetch;
+}
+
+/** Default per-request timeout: long enough for a large batch on a slow model. */
+export const DEFAULT_TIMEOUT_MS = 60_000;
+
+function numberHeader(headers: HeaderSource, name: string): number | undefined {
+  const text = headers.get(name)?.trim();
+  if (text === undefined || text === '') return undefined;
+  const value = Number(text);
+  return Number.isFinite(value) ? value : undefined;
+}
+
+function estimatedUsage(texts: readonly string[]): { promptTokens: number; totalTokens: number } {
+  const tokens = texts.reduce((sum, text) => sum + estimateTokens(text), 0);
+  return { promptTokens: tokens, totalTokens: tokens };
+}
+
+/** Reads `x-ratelimit-*` headers (OpenAI's names); undefined when the server sent none. */
+export function rateLimitHintsOf(headers: HeaderSource): RateLimitHints | undefined {
+  const hints: Record<string, number | undefined> = {
+    limitRequests: numberHeader(headers, 'x-ratelimit-limit-requests'),
+    remainingRequests: numberHeader(headers, 'x-ratelimit-remaining-requests'),
+    resetRequestsMs: parseDuration(headers.get('x-ratelimit-reset-requests')),
+    limitTokens: numberHeader(headers, 'x-ratelimit-limit-tokens'),
+    remainingTokens: numberHeader(headers, 'x-ratelimit-remaining-tokens'),
+    resetTokensMs: parseDuration(headers.get('x-ratelimit-reset-tokens')),
+  };
+  const present = Object.entries(hints).filter(([, value]) => value !== undefined);
+  return present.length === 0 ? undefined : (Object.fromEntries(present) as RateLimitHints);
+}
+
+/**
+ * Talks to an OpenAI-compatible endpoint: `POST {baseUrl}/embeddings` and
+ * `GET {baseUrl}/models`. Every failure is thrown as an `EndpointError` from
+ * `errorFromResponse`/`errorFromNetworkFailure`; an abort by the caller's
+ * signal is rethrown as the signal's reason. The API key lives in a private
+ * field and is redacted from anything a server sends back.
+ */
+export class HttpEmbeddingsClient implements EmbeddingsTransport {
+  /** The base URL, without trailing slash (usage.json `endpoint`). */
+  readonly endpoint: string;
+  readonly model: string;
+  readonly dimensions?: number;
+  readonly encoding: EmbeddingEncoding;
+  readonly timeoutMs: number;
+  // Private fields stay out of JSON.stringify, util.inspect and structured logs.
+  readonly #apiKey: string | undefined;
+  readonly #fetch: typeof fetch;
+
+  constructor(options: HttpEmbeddingsClientOptions) {
+    this.endpoint = options.baseUrl.replace(/\/+$/, '');
+    this.model = options.model;
+    if (options.dimensions !== undefined) this.dimensions = options.dimensions;
+    this.encoding = options.encoding ?? 'base64';
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.#apiKey = options.apiKey === undefined || options.apiKey === '' ? undefined : options.apiKey;
+    this.#fetch = options.fetch ?? globalThis.fetch;
+  }
+
+  /** Embeds `texts` in one request; vectors come back in input order. */
+  async embed(texts: readonly string[], signal?: AbortSignal): Promise<EmbeddingsResponse> {
+    const body = JSON.stringify({
+      model: this.model,
+      input: texts,
+      encoding_format: this.encoding,
+      ...(this.dimensions === undefined ? {} : { dimensions: this.dimensions }),
+    });
+    const { text, headers, status } = await this.#exchange('/embeddings', { method: 'POST', body }, signal);
+
+    let decoded: ReturnType<typeof decodeEmbeddings>;
+    try {
+      decoded = decodeEmbeddings(JSON.parse(text), { count: texts.length, dimensions: this.dimensions });
+    } catch (error) {
+      throw this.#invalid(error, status);
+    }
+    // Servers that omit `usage` (some TEI and proxy builds) still cost tokens: we
+    // count the conservative estimate instead, so usage.json is never zero.
+    const usage = decoded.usage ?? estimatedUsage(texts);
+    const rateLimit = rateLimitHintsOf(headers);
+    return {
+      vectors: decoded.vectors,
+      promptTokens: usage.promptTokens,
+      totalTokens: usage.totalTokens,
+      ...(decoded.model === undefined ? {} : { model: decoded.model }),
+      ...(rateLimit === undefined ? {} : { rateLimit }),
+    };
+  }
+
+  /** The ids of the models the endpoint serves (`GET /models`). */
+  async listModels(signal?: AbortSignal): Promise<string[]> {
+    const { text, status } = await this.#exchange('/models', { method: 'GET' }, signal);
+    let data: unknown;
+    try {
+      data = (JSON.parse(text) as { data?: unknown } | null)?.data;
+    } catch (error) {
+      throw this.#invalid(error, status);
+    }
+    if (!Array.isArray(data)) {
+      throw new InvalidResponseError('the endpoint sent an invalid models response: it has no `data` array', {
+        status,
+      });
+    }
+    return data
+      .map((item: unknown) =>
+        typeof item === 'object' && item !== null ? (item as { id?: unknown }).id : item,
+      )
+      .filter((id): id is string => typeof id === 'string');
+  }
+
+  /** One request with timeout; resolves with the 2xx body text, throws mapped errors otherwise. */
+  async #exchange(
+    path: string,
+    init: { method: string; body?: string },
+    signal: AbortSignal | undefined,
+  ): Promise<{ text: string; headers: Headers; status: number }> {
+    signal?.throwIfAborted();
+    // Timeout and caller's signal linked by hand, cleaned up in `finally`: no
+    // timer or listener outlives the request (AbortSignal.any leaks in some Node 20 releases).
+    const controller = new AbortController();
+    const timer = setTimeout(
+      () => controller.abort(new DOMException(`no answer within ${this.timeoutMs} ms`, 'TimeoutError')),
+      this.timeoutMs,
+    );
+    const onAbort = () => controller.abort(signal?.reason);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const headers: Record<string, string> = { Accept: 'application/json' };
+    if (init.body !== undefined) headers['Content-Type'] = 'application/json';
+    if (this.#apiKey !== undefined) headers.Authorization = `Bearer ${this.#apiKey}`;
+    const secrets = this.#apiKey === undefined ? [] : [this.#apiKey];
+
+    let response: Response;
+    let text: string;
+    try {
+      response = await this.#fetch(`${this.endpoint}${path}`, {
+        ...init,
+        headers,
+        signal: controller.signal,
+      });
+      // The body is read under the same signal: a server that stalls mid-body times out too.
+      text = await response.text();
+    } catch (error) {
+      // The caller gave up (job aborted): not an endpoint failure, nothing to retry.
+      if (signal?.aborted) throw signal.reason;
+      throw errorFromNetworkFailure(error, { timeoutMs: this.timeoutMs, secrets });
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+    }
+    if (!response.ok) {
+      throw errorFromResponse({
+        status: response.status,
+        headers: response.headers,
+        body: text,
+        ...(path === '/embeddings' ? { model: this.model } : {}),
+        secrets,
+      });
+    }
+    return { text, headers: response.headers, status: response.status };
+  }
+
+  #invalid(error: unknown, status: number): InvalidResponseError {
+    const secrets = this.#apiKey === undefined ? [] : [this.#apiKey];
+    if (error instanceof SyntaxError) {
+      // No cause: JSON.parse quotes the body, and the body is the server's, not ours to keep.
+      return new InvalidResponseError(
+        redact(`the endpoint sent a body that is not JSON (HTTP ${status}): ${error.message}`, secrets),
+        { status },
+      );
+    }
+    const why = error instanceof Error ? error.message : String(error);
+    // Rebuilt with the status so usage.json counts the attempt under its HTTP status, not "network".
+    return new InvalidResponseError(redact(why, secrets), { status }, { cause: error });
+  }
+}

@@ -1,0 +1,363 @@
+/**
+ * One rate limiter per job, shared by all its workers: requests per second,
+ * tokens per minute, a global pause after a 429, and adaptive concurrency.
+ */
+import { setTimeout as delay } from 'node:timers/promises';
+import type { RateLimitHints } from './types.ts';
+
+/** How a request granted by {@link RateLimiter.acquire} ended. */
+export type ReleaseOutcome = 'ok' | 'throttled' | 'error';
+
+/**
+ * Frees the concurrency slot of one granted request; call exactly once (later
+ * calls are ignored). `usedTokens`, when known, corrects the tokens-per-minute
+ * budget from the estimate to what the server counted.
+ */
+export type Release = (outcome: ReleaseOutcome, usedTokens?: number) => void;
+
+/** Options of {@link RateLimiter}. */
+export interface RateLimiterOptions {
+  /** Sustained requests per second. @default undefined (no fixed cap) */
+  readonly rps?: number;
+  /** Bucket size, and the most requests in any one-second window; at least `rps`, only with `rps`. @default max(1, ceil(rps)) */
+  readonly burst?: number;
+  /** Tokens per minute budget, charged with each request's estimate. @default undefined (none) */
+  readonly tpm?: number;
+  /** Most requests in flight at once; the adaptive limit never goes above it. @default 8 */
+  readonly maxConcurrency?: number;
+  /** Concurrency limit to start from. @default maxConcurrency */
+  readonly initialConcurrency?: number;
+  /** Consecutive successes after which the concurrency limit grows by one. @default 10 */
+  readonly increaseAfter?: number;
+  /** Monotonic clock in ms. @default performance.now */
+  readonly now?: () => number;
+  /** Waits `ms`; rejects when `signal` aborts. @default timers/promises setTimeout */
+  readonly sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+}
+
+/** The default `maxConcurrency`, the pipeline's default `concurrency`. */
+export const DEFAULT_MAX_CONCURRENCY = 8;
+/** The default `increaseAfter`. */
+export const DEFAULT_INCREASE_AFTER = 10;
+/** Length of the window `burst` counts requests in. */
+export const BURST_WINDOW_MS = 1000;
+/**
+ * The latest a server is assumed to count a request: this long after we send
+ * it, or when its answer comes back, whichever is first.
+ *
+ * The server counts requests when they arrive, and arrival delays vary: the
+ * first requests of a job open connections (TCP, TLS) and arrive tens of ms
+ * later than those on warm connections, so the server can see two requests
+ * closer together than we sent them. Two rules keep us under the server's
+ * count anyway: a request stays in the burst window until this bound, not just
+ * until it was sent; and a burst taken from a full bucket starts the refill
+ * only at this bound, as the server's full bucket starts refilling only when
+ * the first request arrives.
+ */
+export const MAX_ARRIVAL_DELAY_MS = 250;
+
+// Floating-point refills can land a hair under a whole token; treat that as whole.
+const EPSILON = 1e-9;
+
+interface Waiter {
+  readonly tokens: number;
+  readonly resolve: (release: Release) => void;
+  readonly reject: (reason: unknown) => void;
+  readonly signal: AbortSignal | undefined;
+  onAbort?: () => void;
+}
+
+function checkPositive(name: string, value: number | undefined, integer = false): void {
+  if (value === undefined) return;
+  const ok = typeof value === 'number' && Number.isFinite(value) && value > 0;
+  if (!ok || (integer && !Number.isInteger(value))) {
+    throw new TypeError(
+      `Expected \`${name}\` to be a positive ${integer ? 'integer' : 'number'}, got ${value}`,
+    );
+  }
+}
+
+/**
+ * Grants requests in FIFO order when all of these allow it:
+ *
+ * - **requests per second**: a token bucket of `burst` refilling `rps` per
+ *   second, plus at most `burst` requests in any one-second window as the
+ *   server sees them (IONOS: 5/s sustained, 10/s burst); see
+ *   {@link MAX_ARRIVAL_DELAY_MS} for how arrival jitter is allowed for;
+ * - **tokens per minute**: a bucket of `tpm` tokens charged with each request's
+ *   estimate (a request larger than the whole budget waits for a full bucket);
+ * - **pause**: after a 429, {@link pauseFor} holds back every acquirer until
+ *   the server's Retry-After has passed, so workers do not each hammer alone;
+ * - **adaptive concurrency** (AIMD): the in-flight limit halves on a 429 (once
+ *   per congestion event: 429s of requests sent before the cut do not cut again)
+ *   and grows by one after `increaseAfter` consecutive successes, within 1..maxConcurrency.
+ *
+ * Waiting is timer-driven (one timer at most), never a busy loop.
+ */
+export class RateLimiter {
+  readonly rps: number | undefined;
+  readonly burst: number | undefined;
+  readonly tpm: number | undefined;
+  readonly maxConcurrency: number;
+  readonly increaseAfter: number;
+
+  readonly #now: () => number;
+  readonly #sleep: (ms: number, signal: AbortSignal) => Promise<void>;
+  readonly #queue: Waiter[] = [];
+  #limit: number;
+  #inFlight = 0;
+  #successes = 0;
+  #nextSeq = 0;
+  /** Grants numbered below this were sent before the last cut; their 429s do not cut again. */
+  #cutFloorSeq = 0;
+  #pausedUntil = Number.NEGATIVE_INFINITY;
+  #rpsTokens: number;
+  #rpsAt: number;
+  /** The bucket does not refill before this time (see MAX_ARRIVAL_DELAY_MS). */
+  #refillFrom = Number.NEGATIVE_INFINITY;
+  /** Latest time the server counted each recent grant (see MAX_ARRIVAL_DELAY_MS); at most `burst` of them. */
+  #recent: { at: number }[] = [];
+  #tpmTokens: number;
+  #tpmAt: number;
+  #timer: { readonly dueAt: number; readonly controller: AbortController } | undefined;
+
+  constructor(options: RateLimiterOptions = {}) {
+    checkPositive('rps', options.rps);
+    checkPositive('burst', options.burst, true);
+    checkPositive('tpm', options.tpm);
+    checkPositive('maxConcurrency', options.maxConcurrency, true);
+    checkPositive('initialConcurrency', options.initialConcurrency, true);
+    checkPositive('increaseAfter', options.increaseAfter, true);
+    if (options.burst !== undefined && options.rps === undefined) {
+      throw new TypeError('Expected `burst` only together with `rps`');
+    }
+    // `burst` is also the most requests in any second: below `rps` it would cap the rate at `burst`.
+    if (options.burst !== undefined && options.rps !== undefined && options.burst < options.rps) {
+      throw new TypeError(`Expected \`burst\` to be at least \`rps\` (${options.rps}), got ${options.burst}`);
+    }
+    this.rps = options.rps;
+    this.burst =
+      options.rps === undefined ? undefined : (options.burst ?? Math.max(1, Math.ceil(options.rps)));
+    this.tpm = options.tpm;
+    this.maxConcurrency = options.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY;
+    this.increaseAfter = options.increaseAfter ?? DEFAULT_INCREASE_AFTER;
+    this.#limit = Math.min(this.maxConcurrency, options.initialConcurrency ?? this.maxConcurrency);
+    this.#now = options.now ?? (() => performance.now());
+    this.#sleep = options.sleep ?? ((ms, signal) => delay(ms, undefined, { signal }));
+    const start = this.#now();
+    // Buckets start full: a fresh job may use its burst at once.
+    this.#rpsTokens = this.burst ?? 0;
+    this.#rpsAt = start;
+    this.#tpmTokens = this.tpm ?? 0;
+    this.#tpmAt = start;
+  }
+
+  /** The current adaptive concurrency limit (1..maxConcurrency). */
+  get concurrencyLimit(): number {
+    return this.#limit;
+  }
+
+  /** Requests granted and not yet released. */
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+
+  /** Acquirers waiting for a grant. */
+  get waiting(): number {
+    return this.#queue.length;
+  }
+
+  /** Ms until the current pause ends; 0 when not paused. */
+  get pausedForMs(): number {
+    return Math.max(0, this.#pausedUntil - this.#now());
+  }
+
+  /**
+   * Waits until a request of `estimatedTokens` may be sent, then holds one
+   * concurrency slot until the returned release is called. Rejects with the
+   * signal's reason if `signal` aborts first (the waiter leaves the queue).
+   */
+  acquire(estimatedTokens = 1, signal?: AbortSignal): Promise<Release> {
+    if (!(Number.isFinite(estimatedTokens) && estimatedTokens >= 0)) {
+      return Promise.reject(
+        new TypeError(`Expected \`estimatedTokens\` to be a non-negative number, got ${estimatedTokens}`),
+      );
+    }
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    return new Promise<Release>((resolve, reject) => {
+      const waiter: Waiter = { tokens: estimatedTokens, resolve, reject, signal };
+      if (signal !== undefined) {
+        waiter.onAbort = () => {
+          const at = this.#queue.indexOf(waiter);
+          if (at >= 0) this.#queue.splice(at, 1);
+          reject(signal.reason);
+          // The next waiter may be able to go now (e.g. it needs fewer tokens).
+          this.#pump();
+        };
+        signal.addEventListener('abort', waiter.onAbort, { once: true });
+      }
+      this.#queue.push(waiter);
+      this.#pump();
+    });
+  }
+
+  /**
+   * Holds back every acquirer for `ms` from now (a 429's Retry-After). Pauses
+   * do not shorten: a later, shorter pause leaves a longer one in place.
+   */
+  pauseFor(ms: number): void {
+    if (!(ms > 0)) return;
+    this.#pausedUntil = Math.max(this.#pausedUntil, this.#now() + Math.min(ms, Number.MAX_SAFE_INTEGER));
+    // No pump needed: a pending timer fires, sees the pause, and sleeps again.
+  }
+
+  /**
+   * Learns from a response's `x-ratelimit-*` hints: when the server says no
+   * requests (or tokens) remain, pause everyone until its reset.
+   */
+  observe(hints: RateLimitHints | undefined): void {
+    if (hints === undefined) return;
+    if (hints.remainingRequests !== undefined && hints.remainingRequests <= 0 && hints.resetRequestsMs) {
+      this.pauseFor(hints.resetRequestsMs);
+    }
+    if (hints.remainingTokens !== undefined && hints.remainingTokens <= 0 && hints.resetTokensMs) {
+      this.pauseFor(hints.resetTokensMs);
+    }
+  }
+
+  #refill(now: number): void {
+    if (this.rps !== undefined && this.burst !== undefined) {
+      const from = Math.max(this.#rpsAt, this.#refillFrom);
+      if (now > from)
+        this.#rpsTokens = Math.min(this.burst, this.#rpsTokens + ((now - from) * this.rps) / 1000);
+      this.#rpsAt = now;
+      const windowStart = now - BURST_WINDOW_MS;
+      if (this.#recent.some((grant) => grant.at <= windowStart)) {
+        this.#recent = this.#recent.filter((grant) => grant.at > windowStart);
+      }
+    }
+    if (this.tpm !== undefined) {
+      this.#tpmTokens = Math.min(this.tpm, this.#tpmTokens + ((now - this.#tpmAt) * this.tpm) / 60_000);
+      this.#tpmAt = now;
+    }
+  }
+
+  /** Ms until a request of `tokens` may go, 0 when it may go now. Refills first. */
+  #waitMs(tokens: number, now: number): number {
+    this.#refill(now);
+    let wait = this.#pausedUntil - now;
+    if (this.rps !== undefined && this.burst !== undefined) {
+      if (this.#rpsTokens < 1 - EPSILON) wait = Math.max(wait, ((1 - this.#rpsTokens) * 1000) / this.rps);
+      if (this.#recent.length >= this.burst) {
+        const oldest = Math.min(...this.#recent.map((grant) => grant.at));
+        wait = Math.max(wait, oldest + BURST_WINDOW_MS - now);
+      }
+    }
+    if (this.tpm !== undefined) {
+      // A request larger than the whole budget goes when the bucket is full, and leaves it in debt.
+      const need = Math.min(tokens, this.tpm);
+      if (this.#tpmTokens < need - EPSILON)
+        wait = Math.max(wait, ((need - this.#tpmTokens) * 60_000) / this.tpm);
+    }
+    return Math.max(wait, 0);
+  }
+
+  #pump(): void {
+    while (this.#queue.length > 0) {
+      // A release pumps again, so there is nothing to schedule while slots are full.
+      if (this.#inFlight >= this.#limit) return;
+      const head = this.#queue[0] as Waiter;
+      const now = this.#now();
+      const wait = this.#waitMs(head.tokens, now);
+      if (wait > 0) {
+        this.#wakeAt(now + wait, now);
+        return;
+      }
+      this.#queue.shift();
+      this.#grant(head, now);
+    }
+    // Nobody waits: drop the timer so an idle limiter does not keep the process alive.
+    this.#cancelTimer();
+  }
+
+  #grant(waiter: Waiter, now: number): void {
+    if (waiter.onAbort !== undefined) waiter.signal?.removeEventListener('abort', waiter.onAbort);
+    let window: { at: number } | undefined;
+    let holdsRefill = false;
+    if (this.rps !== undefined && this.burst !== undefined) {
+      // A full bucket (refilled by #waitMs just now) means the server's is full too,
+      // and stays full until this request arrives: refill only from then.
+      if (this.#rpsTokens >= this.burst - EPSILON && now >= this.#refillFrom) {
+        this.#refillFrom = now + MAX_ARRIVAL_DELAY_MS;
+        holdsRefill = true;
+      }
+      this.#rpsTokens -= 1;
+      window = { at: now + MAX_ARRIVAL_DELAY_MS };
+      this.#recent.push(window);
+    }
+    if (this.tpm !== undefined) this.#tpmTokens -= waiter.tokens;
+    this.#inFlight++;
+    const seq = this.#nextSeq++;
+    let released = false;
+    waiter.resolve((outcome, usedTokens) => {
+      if (released) return;
+      released = true;
+      const at = this.#now();
+      this.#inFlight--;
+      // The answer is back, so the server has counted the request by now.
+      if (window !== undefined) window.at = Math.min(window.at, at);
+      if (holdsRefill) {
+        this.#refill(at);
+        this.#refillFrom = Math.min(this.#refillFrom, at);
+      }
+      if (this.tpm !== undefined && usedTokens !== undefined && Number.isFinite(usedTokens)) {
+        this.#refill(at);
+        this.#tpmTokens = Math.min(this.tpm, this.#tpmTokens + waiter.tokens - usedTokens);
+      }
+      this.#adapt(outcome, seq);
+      this.#pump();
+    });
+  }
+
+  #adapt(outcome: ReleaseOutcome, seq: number): void {
+    if (outcome === 'ok') {
+      this.#successes++;
+      if (this.#successes >= this.increaseAfter) {
+        this.#successes = 0;
+        if (this.#limit < this.maxConcurrency) this.#limit++;
+      }
+      return;
+    }
+    this.#successes = 0;
+    // Only 429s are a signal about our rate; a 500 says nothing about it.
+    if (outcome === 'throttled' && seq >= this.#cutFloorSeq) {
+      this.#limit = Math.max(1, Math.floor(this.#limit / 2));
+      this.#cutFloorSeq = this.#nextSeq;
+    }
+  }
+
+  #wakeAt(dueAt: number, now: number): void {
+    // An earlier timer is kept: it pumps, and the pump schedules the rest.
+    if (this.#timer !== undefined && this.#timer.dueAt <= dueAt) return;
+    this.#cancelTimer();
+    const controller = new AbortController();
+    const timer = { dueAt, controller };
+    this.#timer = timer;
+    this.#sleep(Math.ceil(dueAt - now), controller.signal).then(
+      () => {
+        if (this.#timer !== timer) return;
+        this.#timer = undefined;
+        this.#pump();
+      },
+      () => {
+        // Cancelled: a newer timer or an empty queue replaced it.
+      },
+    );
+  }
+
+  #cancelTimer(): void {
+    if (this.#timer === undefined) return;
+    this.#timer.controller.abort();
+    this.#timer = undefined;
+  }
+}

@@ -1,0 +1,280 @@
+/**
+ * The embedding stage for one job: rate limiting, the one retry layer, and
+ * splitting of batches the endpoint finds too large.
+ */
+import pRetry from 'p-retry';
+import {
+  EndpointError,
+  type EndpointErrorDetails,
+  InvalidResponseError,
+  PayloadTooLargeError,
+} from '../errors.ts';
+import { emptyRequestStats, type RequestStats, type TokenStats } from '../types.ts';
+import { statusKey } from './errorFromResponse.ts';
+import { estimateTokens as defaultEstimateTokens } from './modelFacts.ts';
+import type { RateLimiter } from './RateLimiter.ts';
+import type { BatchEmbedder, BatchEmbedding, EmbeddingsTransport } from './types.ts';
+
+/** Options of {@link ResilientEmbedder}. */
+export interface ResilientEmbedderOptions {
+  /** Retries after the first attempt of one request. @default 8 */
+  readonly retries?: number;
+  /** First backoff; doubles per retry, times a random factor in [1, 2). @default 500 */
+  readonly minTimeoutMs?: number;
+  /** Longest backoff (a longer Retry-After is still honoured in full). @default 30_000 */
+  readonly maxTimeoutMs?: number;
+  /** Expected dimension when known up front; otherwise learned from the first response. */
+  readonly dimensions?: number;
+  /** Token estimate charged to the limiter per input. @default estimateTokens (ceil(bytes / 3)) */
+  readonly estimateTokens?: (text: string) => number;
+  /** Aborts every request and wait of this embedder (the job is stopping). */
+  readonly signal?: AbortSignal;
+  /** Told about each failed attempt that will be retried (for logs). */
+  readonly onRetry?: (event: RetryEvent) => void;
+}
+
+/** One failed attempt that will be tried again. */
+export interface RetryEvent {
+  readonly error: Error;
+  /** 1-based attempt number of the attempt that failed. */
+  readonly attempt: number;
+  readonly retriesLeft: number;
+  readonly inputs: number;
+}
+
+/** Default `retries`. */
+export const DEFAULT_RETRIES = 8;
+/** Default `minTimeoutMs`. */
+export const DEFAULT_MIN_TIMEOUT_MS = 500;
+/** Default `maxTimeoutMs`. */
+export const DEFAULT_MAX_TIMEOUT_MS = 30_000;
+
+function isRetryable(error: unknown): boolean {
+  return error instanceof Error && (error as { retryable?: unknown }).retryable === true;
+}
+
+function checkCount(name: string, value: number | undefined, min: number): void {
+  if (value !== undefined && !(Number.isInteger(value) && value >= min)) {
+    const what = min === 0 ? 'a non-negative integer' : 'a positive integer';
+    throw new TypeError(`Expected \`${name}\` to be ${what}, got ${value}`);
+  }
+}
+
+/** The same error class with a message that says the retries ran out, so the job's one line is clear. */
+function gaveUp(error: unknown, attempts: number): unknown {
+  if (!(error instanceof EndpointError) || attempts <= 1) return error;
+  const details: EndpointErrorDetails = {
+    status: error.status,
+    retryAfterMs: error.retryAfterMs,
+    serverMessage: error.serverMessage,
+  };
+  // Every EndpointError subclass shares the (message, details, options) constructor.
+  const Class = error.constructor as new (
+    message: string,
+    details: EndpointErrorDetails,
+    options?: ErrorOptions,
+  ) => EndpointError;
+  return new Class(`gave up after ${attempts} attempts: ${error.message}`, details, { cause: error });
+}
+
+/**
+ * Implements {@link BatchEmbedder} over a transport and a shared {@link RateLimiter}.
+ *
+ * Each request goes through the limiter and is retried with p-retry
+ * (exponential backoff with jitter) while its error is `retryable`; a server's
+ * Retry-After pauses the whole limiter and is always waited out in full.
+ * Authentication, unknown-model and bad-request errors fail at once. A batch
+ * refused as too large is split in halves until the halves pass; an input
+ * refused alone is returned in `rejected`. Counters follow usage.json: every
+ * attempt is counted in `sent` and in exactly one of `succeeded`, `retried`
+ * or `failed` (a batch split in halves counts as retried; an input refused alone
+ * as failed, though the job goes on); 429s also in `throttled`.
+ */
+export class ResilientEmbedder implements BatchEmbedder {
+  /** Request counters (usage.json `requests`), updated live. */
+  readonly requests: RequestStats = emptyRequestStats();
+  /** Token counters (usage.json `tokens`) from the server's `usage`, or estimates where it sent none. */
+  readonly tokens: TokenStats = { prompt: 0, total: 0 };
+  readonly transport: EmbeddingsTransport;
+  readonly limiter: RateLimiter;
+
+  readonly #retries: number;
+  readonly #minTimeoutMs: number;
+  readonly #maxTimeoutMs: number;
+  readonly #estimate: (text: string) => number;
+  readonly #signal: AbortSignal | undefined;
+  readonly #onRetry: ((event: RetryEvent) => void) | undefined;
+  #dimensions: number | undefined;
+
+  constructor(transport: EmbeddingsTransport, limiter: RateLimiter, options: ResilientEmbedderOptions = {}) {
+    checkCount('retries', options.retries, 0);
+    checkCount('minTimeoutMs', options.minTimeoutMs, 0);
+    checkCount('maxTimeoutMs', options.maxTimeoutMs, 0);
+    checkCount('dimensions', options.dimensions, 1);
+    this.transport = transport;
+    this.limiter = limiter;
+    this.#retries = options.retries ?? DEFAULT_RETRIES;
+    this.#minTimeoutMs = options.minTimeoutMs ?? DEFAULT_MIN_TIMEOUT_MS;
+    this.#maxTimeoutMs = Math.max(this.#minTimeoutMs, options.maxTimeoutMs ?? DEFAULT_MAX_TIMEOUT_MS);
+    this.#estimate = options.estimateTokens ?? defaultEstimateTokens;
+    this.#signal = options.signal;
+    this.#onRetry = options.onRetry;
+    this.#dimensions = options.dimensions;
+  }
+
+  /** The vector dimension: given up front, or learned from the first response. */
+  get dimensions(): number | undefined {
+    return this.#dimensions;
+  }
+
+  /** Attempts that failed and were tried again so far (for a progress display). */
+  get retries(): number {
+    return this.requests.retried;
+  }
+
+  /**
+   * Embeds one batch. Throws only when the job must fail: authentication,
+   * unknown model, a bad request, or an endpoint still failing after all retries.
+   */
+  async embedBatch(texts: readonly string[], signal?: AbortSignal): Promise<BatchEmbedding> {
+    if (texts.length === 0) return { vectors: [], rejected: [] };
+    // One failing half stops its sibling: the batch has failed either way. Linked by
+    // hand rather than AbortSignal.any, whose per-call listeners some Node 20 releases leak.
+    const stop = new AbortController();
+    const parents = [this.#signal, signal].filter((parent): parent is AbortSignal => parent !== undefined);
+    const onAbort = (event: Event) => stop.abort((event.target as AbortSignal).reason);
+    for (const parent of parents) {
+      if (parent.aborted) stop.abort(parent.reason);
+      else parent.addEventListener('abort', onAbort, { once: true });
+    }
+    try {
+      return await this.#embedSplitting(texts, stop.signal);
+    } catch (error) {
+      stop.abort(error);
+      throw error;
+    } finally {
+      for (const parent of parents) parent.removeEventListener('abort', onAbort);
+    }
+  }
+
+  async #embedSplitting(texts: readonly string[], signal: AbortSignal): Promise<BatchEmbedding> {
+    try {
+      return { vectors: await this.#embedWithRetries(texts, signal), rejected: [] };
+    } catch (error) {
+      if (!(error instanceof PayloadTooLargeError)) throw error;
+      if (texts.length === 1) {
+        return {
+          vectors: [undefined],
+          rejected: [{ index: 0, reason: error.serverMessage ?? error.message }],
+        };
+      }
+      const middle = Math.ceil(texts.length / 2);
+      // Both halves go through the same limiter, so running them together stays within the rate.
+      const [first, second] = await Promise.all([
+        this.#embedSplitting(texts.slice(0, middle), signal),
+        this.#embedSplitting(texts.slice(middle), signal),
+      ]);
+      return {
+        vectors: [...first.vectors, ...second.vectors],
+        rejected: [
+          ...first.rejected,
+          ...second.rejected.map((rejected) => ({ index: rejected.index + middle, reason: rejected.reason })),
+        ],
+      };
+    }
+  }
+
+  #embedWithRetries(texts: readonly string[], signal: AbortSignal): Promise<Float32Array[]> {
+    const estimated = texts.reduce((sum, text) => sum + this.#estimate(text), 0);
+    let attempts = 0;
+    return pRetry((attempt) => this.#attempt(texts, estimated, attempt, signal).finally(() => attempts++), {
+      retries: this.#retries,
+      factor: 2,
+      minTimeout: this.#minTimeoutMs,
+      maxTimeout: this.#maxTimeoutMs,
+      // Jitter spreads the retries of workers that failed together.
+      randomize: true,
+      signal,
+      shouldRetry: ({ error }) => isRetryable(error),
+    }).catch((error: unknown) => {
+      // Only an exhausted budget gets the "gave up" wording; a 401 on a retry is just a 401.
+      throw signal.aborted || !isRetryable(error) ? error : gaveUp(error, attempts);
+    });
+  }
+
+  /** One HTTP attempt: wait for the limiter, send, count, validate. */
+  async #attempt(
+    texts: readonly string[],
+    estimated: number,
+    attempt: number,
+    signal: AbortSignal,
+  ): Promise<Float32Array[]> {
+    // A Retry-After from the last attempt paused the limiter: this waits it out,
+    // together with every other worker.
+    const release = await this.limiter.acquire(estimated, signal);
+    const stats = this.requests;
+    stats.sent++;
+    let answered = false;
+    try {
+      const response = await this.transport.embed(texts, signal);
+      answered = true;
+      this.#count('200');
+      this.limiter.observe(response.rateLimit);
+      release('ok', response.totalTokens);
+      this.#checkDimensions(response.vectors);
+      stats.succeeded++;
+      this.tokens.prompt += response.promptTokens;
+      this.tokens.total += response.totalTokens;
+      return response.vectors;
+    } catch (error) {
+      // After an answer the slot is already released and the status counted.
+      if (!answered) {
+        // A request we cancelled ourselves got no answer to count under a status.
+        this.#count(signal.aborted && !(error instanceof EndpointError) ? 'aborted' : statusKey(error));
+        // A 429 used none of the server's token budget: give the estimate back.
+        if (error instanceof EndpointError && error.status === 429) release('throttled', 0);
+        else release('error');
+      }
+      if (error instanceof EndpointError && error.status === 429) stats.throttled++;
+      // Pausing the shared limiter makes every worker wait, not just this one.
+      const retryAfterMs = error instanceof EndpointError ? error.retryAfterMs : undefined;
+      if (retryAfterMs !== undefined) this.limiter.pauseFor(retryAfterMs);
+      // The decision p-retry makes next: retryable, budget left (every failure consumes one), not aborted.
+      const retriesLeft = this.#retries - (attempt - 1);
+      // A batch refused as too large is tried again too, in halves (#embedSplitting).
+      const willSplit = error instanceof PayloadTooLargeError && texts.length > 1;
+      if (signal.aborted) {
+        stats.failed++;
+      } else if (isRetryable(error) && retriesLeft > 0) {
+        stats.retried++;
+        this.#onRetry?.({ error: error as Error, attempt, retriesLeft, inputs: texts.length });
+      } else if (willSplit) {
+        stats.retried++;
+      } else {
+        stats.failed++;
+      }
+      throw error;
+    }
+  }
+
+  /** Learns the dimension from the first answer; later answers must match it. */
+  #checkDimensions(vectors: readonly Float32Array[]): void {
+    const dimension = vectors[0]?.length;
+    if (dimension === undefined) return;
+    if (this.#dimensions === undefined) {
+      this.#dimensions = dimension;
+      return;
+    }
+    const wrong = vectors.find((vector) => vector.length !== this.#dimensions);
+    if (wrong !== undefined) {
+      throw new InvalidResponseError(
+        `the endpoint sent vectors of ${wrong.length} dimensions, expected ${this.#dimensions} as before`,
+        { status: 200 },
+      );
+    }
+  }
+
+  #count(key: string): void {
+    this.requests.byStatus[key] = (this.requests.byStatus[key] ?? 0) + 1;
+  }
+}
