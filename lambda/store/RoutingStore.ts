@@ -9,8 +9,11 @@ import { isS3Uri } from './uri.ts';
 export interface RoutingStoreOptions {
   /** Store for everything that is not `s3://`. @default new LocalStore() */
   readonly local?: ObjectStore;
-  /** Store for `s3://` URIs. @default undefined (S3 URIs are refused with a ConfigError) */
-  readonly s3?: ObjectStore;
+  /**
+   * Store for `s3://` URIs, or a factory called on first use (so a local-only
+   * run never builds an S3 client). @default undefined (S3 URIs are refused with a ConfigError)
+   */
+  readonly s3?: ObjectStore | (() => ObjectStore);
 }
 
 /**
@@ -20,7 +23,7 @@ export interface RoutingStoreOptions {
  */
 export class RoutingStore implements ObjectStore {
   readonly #local: ObjectStore;
-  readonly #s3: ObjectStore | undefined;
+  #s3: ObjectStore | (() => ObjectStore) | undefined;
 
   constructor(options: RoutingStoreOptions = {}) {
     this.#local = options.local ?? new LocalStore();
@@ -33,6 +36,7 @@ export class RoutingStore implements ObjectStore {
     if (this.#s3 === undefined) {
       throw new ConfigError(`${uri} is an S3 URI, but no S3 store is configured (S3 access is off here)`);
     }
+    if (typeof this.#s3 === 'function') this.#s3 = this.#s3();
     return this.#s3;
   }
 
@@ -59,6 +63,14 @@ export class RoutingStore implements ObjectStore {
 
   getText(uri: string): Promise<string | undefined> {
     return this.#route(uri, (store) => store.getText(uri));
+  }
+
+  async copy(fromUri: string, toUri: string): Promise<void> {
+    const from = this.storeFor(fromUri);
+    const to = this.storeFor(toUri);
+    if (from === to) return from.copy(fromUri, toUri);
+    // Across stores: stream it over.
+    await to.putStream(toUri, (await from.get(fromUri)).body);
   }
 
   async delete(uris: readonly string[]): Promise<void> {

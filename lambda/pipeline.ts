@@ -1,0 +1,306 @@
+import { BatchBuilder } from './batch/BatchBuilder.ts';
+import { VectorCache } from './batch/VectorCache.ts';
+import type { BatchEmbedder, BatchEmbedding } from './embed/types.ts';
+import type { JobOptions, JobPorts, JobResult } from './pipelineTypes.ts';
+import { detectFormat } from './read/detectFormat.ts';
+import { readRecords } from './read/readRecords.ts';
+import { PreviousOutput } from './reuse/PreviousOutput.ts';
+import { joinUri } from './store/uri.ts';
+import type { InputRecord, OutputFile, RejectedRecord, RequestStats, TokenStats } from './types.ts';
+import { contentHash } from './write/contentHash.ts';
+import { ErrorsWriter } from './write/ErrorsWriter.ts';
+import { beginOutput, commitOutput } from './write/OutputFolder.ts';
+import { defaultRowsPerPart, PartWriter } from './write/PartWriter.ts';
+import { buildUsageReport } from './write/UsageReport.ts';
+
+export { resolveJobOptions } from './resolveJobOptions.ts';
+
+/** Vectors kept for deduplication, in bytes; the entry count follows from the dimensions. */
+const DEDUP_CACHE_BYTES = 64 * 1024 * 1024;
+const DEDUP_ENTRIES_BEFORE_DIMENSIONS = 16_384;
+
+/** One request's worth of texts, and what came back. */
+interface Unit {
+  readonly texts: string[];
+  result?: BatchEmbedding;
+  /** Reasons of refused inputs, by index. */
+  refused?: Map<number, string>;
+  done: Promise<void>;
+}
+
+/** Where a record's vector comes from: a slot of a unit, or a vector already known. */
+type VectorSource = { readonly unit: Unit; readonly index: number } | Float32Array;
+
+interface PendingRecord {
+  readonly record: InputRecord;
+  readonly hash: string;
+  readonly source: VectorSource;
+}
+
+/** Records waiting for one unit, in input order. */
+interface Entry {
+  readonly unit: Unit;
+  readonly records: PendingRecord[];
+}
+
+/**
+ * Embeds one input file into one output folder:
+ * read -> validate -> dedupe -> batch -> embed (bounded, in order) -> write parts -> errors -> usage -> manifest.
+ *
+ * Rows come out in input order. At most `2 x concurrency` batches are in
+ * memory at once, and one part file's rows, so memory stays flat on any file.
+ * On failure nothing is presented as done: the manifest was removed first and
+ * is only written after everything else.
+ */
+export async function runJob(
+  sourceUri: string,
+  outputDir: string,
+  options: JobOptions,
+  ports: JobPorts,
+): Promise<JobResult> {
+  const now = ports.now ?? (() => new Date());
+  const startedAt = now();
+  const startedMs = performance.now();
+  const { store, embedder, model } = ports;
+  const { format, gzip } = detectFormat(sourceUri);
+  // The embedder (and its rate limiter) may serve several files; usage counts this file only.
+  const before = snapshotCounters(embedder);
+
+  const opened = await store.get(sourceUri);
+  const previousManifest = await beginOutput(store, outputDir);
+  // Rerunning the same export: unchanged texts take their vector from the earlier output.
+  const previous = options.full
+    ? undefined
+    : await PreviousOutput.open(store, outputDir, previousManifest, {
+        sourceUri,
+        model,
+        dimensions: options.dimensions,
+      });
+
+  const errors = new ErrorsWriter(store, joinUri(outputDir, 'errors.jsonl'));
+  let parts: PartWriter | undefined;
+  let dimensions = options.dimensions;
+  const cache = new VectorCache<VectorSource>(DEDUP_ENTRIES_BEFORE_DIMENSIONS);
+  const rows = { read: 0, embedded: 0, rejected: 0, deduplicated: 0, reused: 0 };
+
+  const window: Entry[] = [];
+  const windowSize = Math.max(2, options.concurrency * 2);
+  let fatal: unknown;
+  let answered = false;
+
+  const reject = async (rejected: RejectedRecord): Promise<void> => {
+    rows.rejected++;
+    await errors.add(rejected);
+  };
+
+  const progress = (): void => {
+    ports.onProgress?.({
+      rowsRead: rows.read,
+      rowsEmbedded: rows.embedded,
+      rowsRejected: rows.rejected,
+      tokens: embedder.tokens.total - before.tokens.total,
+      retries: embedder.requests.retried - before.requests.retried,
+      elapsedMs: performance.now() - startedMs,
+    });
+  };
+
+  const newEntry = (): Entry => ({ unit: { texts: [], done: Promise.resolve() }, records: [] });
+
+  const dispatch = (entry: Entry): void => {
+    const unit = entry.unit;
+    if (unit.texts.length > 0) {
+      unit.done = embedder.embedBatch(unit.texts).then(
+        (result) => {
+          unit.result = result;
+          unit.refused = new Map(result.rejected.map((r) => [r.index, r.reason]));
+        },
+        (error: unknown) => {
+          // Remember the first failure so the reader stops feeding new batches at once.
+          fatal ??= error;
+          throw error;
+        },
+      );
+      // Handled when the entry is drained; this keeps a failure from being reported as unhandled meanwhile.
+      unit.done.catch(() => undefined);
+    }
+    window.push(entry);
+  };
+
+  const vectorOf = (source: VectorSource): { vector?: Float32Array; reason?: string } => {
+    if (source instanceof Float32Array) return { vector: source };
+    const vector = source.unit.result?.vectors[source.index];
+    if (vector) return { vector };
+    return { reason: source.unit.refused?.get(source.index) ?? 'the endpoint returned no vector' };
+  };
+
+  const drainHead = async (): Promise<void> => {
+    const entry = window.shift();
+    if (!entry) return;
+    await entry.unit.done;
+    if (entry.unit.texts.length > 0) answered = true;
+    for (const pending of entry.records) {
+      const { vector, reason } = vectorOf(pending.source);
+      if (!vector) {
+        await reject({
+          record: pending.record.record,
+          line: pending.record.line,
+          id: pending.record.id,
+          reason: `record ${pending.record.record}, column "${options.textColumn}": refused by the endpoint: ${reason}`,
+        });
+        continue;
+      }
+      if (!(pending.source instanceof Float32Array)) cache.replace(pending.hash, pending.source, vector);
+      if (!parts) {
+        dimensions = vector.length;
+        cache.resize(Math.max(1_000, Math.floor(DEDUP_CACHE_BYTES / (dimensions * 4))));
+        parts = new PartWriter(store, outputDir, {
+          format: options.format,
+          dimensions,
+          model,
+          sourceUri,
+          keepColumns: options.keepColumns,
+          includeText: options.includeText,
+          rowsPerPart: options.rowsPerPart ?? defaultRowsPerPart(dimensions),
+          createdAt: startedAt,
+        });
+      }
+      await parts.add({ record: pending.record, contentHash: pending.hash, vector });
+      rows.embedded++;
+    }
+    progress();
+  };
+
+  try {
+    const limits = {
+      maxInputs: options.batchSize,
+      maxTokens: options.maxBatchTokens,
+      maxBytes: options.maxBatchBytes,
+    };
+    let builder = new BatchBuilder(limits);
+    // Records that need no request (duplicates, reused) still wait in an entry; cap it so memory stays flat.
+    const maxRecordsPerEntry = Math.max(1_024, options.batchSize * 4);
+    let entry = newEntry();
+    const flush = async (): Promise<void> => {
+      entry.unit.texts.push(...builder.take());
+      dispatch(entry);
+      entry = newEntry();
+      builder = new BatchBuilder(limits);
+      // The first batch goes alone: bad credentials, an unknown model or the
+      // dimension show up after one request instead of a window's worth.
+      const limit = answered ? windowSize : 1;
+      while (window.length >= limit) await drainHead();
+    };
+
+    const records = readRecords(opened.body, {
+      source: sourceUri,
+      format,
+      gzip,
+      textColumn: options.textColumn,
+      idColumn: options.idColumn,
+      keepColumns: options.keepColumns,
+      maxRecordBytes: options.maxRecordBytes,
+    });
+    for await (const result of records) {
+      if (fatal !== undefined) throw fatal;
+      ports.signal?.throwIfAborted();
+      rows.read++;
+      if (!result.ok) {
+        await reject(result.rejected);
+        continue;
+      }
+      const record = result.value;
+      const hash = contentHash(model, record.text);
+      const known = cache.get(hash);
+      if (known) {
+        rows.deduplicated++;
+        entry.records.push({ record, hash, source: known });
+        if (entry.records.length >= maxRecordsPerEntry) await flush();
+        continue;
+      }
+      const reused = previous ? await previous.lookup(hash) : undefined;
+      if (reused) {
+        rows.reused++;
+        entry.records.push({ record, hash, source: reused });
+        if (entry.records.length >= maxRecordsPerEntry) await flush();
+        continue;
+      }
+      if (!builder.fits(record.text)) await flush();
+      const slot = { unit: entry.unit, index: builder.add(record.text) };
+      cache.set(hash, slot);
+      entry.records.push({ record, hash, source: slot });
+      if (builder.size >= options.batchSize) await flush();
+    }
+    if (entry.records.length > 0) await flush();
+    while (window.length > 0) {
+      ports.signal?.throwIfAborted();
+      await drainHead();
+    }
+  } catch (error) {
+    // Let requests in flight settle before giving up, so nothing runs on after the job failed.
+    await Promise.allSettled(window.map((e) => e.unit.done));
+    await errors.abort();
+    await previous?.dispose();
+    throw error;
+  }
+
+  const outputs: OutputFile[] = parts ? await parts.finish() : [];
+  const errorsFile = await errors.finish();
+  const finishedAt = now();
+  const usage = buildUsageReport({
+    source: opened.info,
+    format: gzip ? `${format}+gzip` : format,
+    model,
+    dimensions,
+    endpoint: ports.endpoint,
+    rows,
+    ...countersSince(embedder, before),
+    startedAt,
+    finishedAt,
+    outputs,
+  });
+  const manifestUri = await commitOutput(store, outputDir, {
+    usage,
+    parts: outputs,
+    errors: errorsFile,
+    format: options.format,
+    createdAt: finishedAt,
+  });
+  await previous?.dispose();
+  progress();
+  return { usage, manifestUri };
+}
+
+interface Counters {
+  readonly tokens: TokenStats;
+  readonly requests: RequestStats;
+}
+
+function snapshotCounters(embedder: BatchEmbedder): Counters {
+  return {
+    tokens: { ...embedder.tokens },
+    requests: { ...embedder.requests, byStatus: { ...embedder.requests.byStatus } },
+  };
+}
+
+function countersSince(embedder: BatchEmbedder, before: Counters): Counters {
+  const now = snapshotCounters(embedder);
+  const byStatus: Record<string, number> = {};
+  for (const [status, count] of Object.entries(now.requests.byStatus)) {
+    const delta = count - (before.requests.byStatus[status] ?? 0);
+    if (delta > 0) byStatus[status] = delta;
+  }
+  return {
+    tokens: {
+      prompt: now.tokens.prompt - before.tokens.prompt,
+      total: now.tokens.total - before.tokens.total,
+    },
+    requests: {
+      sent: now.requests.sent - before.requests.sent,
+      succeeded: now.requests.succeeded - before.requests.succeeded,
+      retried: now.requests.retried - before.requests.retried,
+      throttled: now.requests.throttled - before.requests.throttled,
+      failed: now.requests.failed - before.requests.failed,
+      byStatus,
+    },
+  };
+}
