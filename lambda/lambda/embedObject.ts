@@ -1,0 +1,136 @@
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { createEmbedder } from '../embed/createEmbedder.ts';
+import { AuthenticationError } from '../errors.ts';
+import { runJob } from '../pipeline.ts';
+import type { JobOptions, JobProgress } from '../pipelineTypes.ts';
+import type { ObjectStore } from '../store/ObjectStore.ts';
+import { isOutputCurrent } from '../write/isOutputCurrent.ts';
+import { readManifest } from '../write/OutputFolder.ts';
+import type { UsageReport } from '../write/UsageReport.ts';
+import type { ApiKeyProvider } from './createApiKeyProvider.ts';
+import type { TimeBudget } from './createTimeBudget.ts';
+import type { S3ObjectRef } from './decodeS3Event.ts';
+import type { LambdaConfig } from './loadConfig.ts';
+import { outputDirFor } from './outputDirFor.ts';
+import { TimeLimitError } from './TimeLimitError.ts';
+
+/** What `embedObject` needs; built once per container by `createHandler`. */
+export interface EmbedObjectDeps {
+  readonly config: LambdaConfig;
+  readonly store: ObjectStore;
+  readonly jobOptions: JobOptions;
+  readonly apiKey: ApiKeyProvider;
+  readonly logger: Logger;
+  readonly now?: () => Date;
+  /** How often a running job logs its progress. @default 30_000 */
+  readonly progressIntervalMs?: number;
+}
+
+/** How one object ended, when it did not fail. */
+export type ObjectOutcome =
+  /** No work of ours (outside the input prefix, an output, an unsupported suffix). */
+  | { readonly status: 'ignored'; readonly reason: string }
+  /** Nothing to do (already complete, or the object is gone). */
+  | { readonly status: 'skipped'; readonly reason: string; readonly outputDir: string }
+  | {
+      readonly status: 'done';
+      readonly outputDir: string;
+      readonly usage: UsageReport;
+      readonly manifestUri: string;
+    };
+
+/**
+ * Embeds one object of an S3 notification into its output folder, at least
+ * once and effectively once:
+ *
+ * - an output folder whose manifest already records this source, ETag, model
+ *   and format is complete: skipped (a redelivered message, or a retry after
+ *   a later record of the same message failed);
+ * - otherwise the pipeline runs; its output-folder protocol (manifest deleted
+ *   first and written last, deterministic part names, stale parts removed)
+ *   replaces whatever a crashed or concurrent attempt left;
+ * - the time budget's signal stops the pipeline before Lambda's limit, which
+ *   then fails with a `TimeLimitError`, never with a truncated output.
+ *
+ * @throws whatever failed the job (the message is then retried).
+ */
+export async function embedObject(
+  ref: S3ObjectRef,
+  deps: EmbedObjectDeps,
+  budget: TimeBudget,
+): Promise<ObjectOutcome> {
+  const { config, store, logger } = deps;
+  const target = outputDirFor(ref.bucket, ref.key, config);
+  if (target.skip !== undefined) return { status: 'ignored', reason: target.skip };
+  const { outputDir } = target;
+  // Do not start (and so not delete a manifest) with no time left.
+  if (budget.expired) throw new TimeLimitError(ref.key, 0);
+
+  const sourceUri = `s3://${ref.bucket}/${ref.key}`;
+  const current = await store.head(sourceUri);
+  if (current === undefined) {
+    // Deleted since the upload: a retry cannot help, and a later upload sends its own event.
+    return { status: 'skipped', reason: 'the object no longer exists', outputDir };
+  }
+  if (ref.etag !== undefined && current.etag !== ref.etag) {
+    // Overwritten since this event: embed what is there now; the newer event will find it complete.
+    logger.info('object changed since the event; embedding the current version', {
+      key: ref.key,
+      eventEtag: ref.etag,
+      currentEtag: current.etag,
+    });
+  }
+  const previous = await readManifest(store, outputDir);
+  if (
+    isOutputCurrent(previous, {
+      sourceUri,
+      etag: current.etag,
+      model: config.model,
+      format: config.format,
+      dimensions: config.dimensions,
+    })
+  ) {
+    return { status: 'skipped', reason: 'already complete', outputDir };
+  }
+
+  const apiKey = await deps.apiKey.get();
+  // One embedder per job: its signal is this job's budget, so waits and requests in flight stop with it.
+  const { transport, embedder } = createEmbedder({
+    baseUrl: config.baseUrl,
+    apiKey,
+    model: config.model,
+    dimensions: config.dimensions,
+    rps: config.rps,
+    tpm: config.tpm,
+    concurrency: deps.jobOptions.concurrency,
+    signal: budget.signal,
+  });
+
+  let last: JobProgress | undefined;
+  let lastLoggedMs = Date.now();
+  const intervalMs = deps.progressIntervalMs ?? 30_000;
+  const onProgress = (progress: JobProgress): void => {
+    last = progress;
+    if (Date.now() - lastLoggedMs < intervalMs) return;
+    lastLoggedMs = Date.now();
+    logger.info('progress', { key: ref.key, ...progress, remainingMs: budget.remainingMs() });
+  };
+
+  try {
+    const result = await runJob(sourceUri, outputDir, deps.jobOptions, {
+      store,
+      embedder,
+      model: transport.model,
+      endpoint: transport.endpoint,
+      now: deps.now,
+      onProgress,
+      signal: budget.signal,
+    });
+    return { status: 'done', outputDir, usage: result.usage, manifestUri: result.manifestUri };
+  } catch (error) {
+    if (budget.expired) throw new TimeLimitError(ref.key, last?.rowsEmbedded ?? 0, { cause: error });
+    // The secret may have been rotated: read it again next time instead of failing until the container dies.
+    if (error instanceof AuthenticationError) deps.apiKey.invalidate();
+    throw error;
+  }
+}

@@ -1,0 +1,221 @@
+import { OFFLINE_MODEL } from '../embed/featureHash.ts';
+import { IONOS_BASE_URL } from '../embed/modelFacts.ts';
+import { ConfigError } from '../errors.ts';
+import type { OutputFormat } from '../types.ts';
+
+/**
+ * Where the endpoint's API token comes from. The token itself is never a
+ * plain field: for `env` it sits behind a function, which neither
+ * `JSON.stringify` (so no log line) nor a spread copies as a value.
+ */
+export type ApiKeySource =
+  /** `EMBEDDINGS_API_KEY_SECRET_ARN`: read from Secrets Manager once per container. */
+  | { readonly kind: 'secret'; readonly arn: string }
+  /** `EMBEDDINGS_API_KEY` or `IONOS_API_TOKEN`, for local use. */
+  | { readonly kind: 'env'; readonly variable: string; readonly value: () => string }
+  /** No token: an endpoint without auth, or the offline embedder. */
+  | { readonly kind: 'none' };
+
+/** The Lambda function's settings, read once per container from its environment. */
+export interface LambdaConfig {
+  /** `EMBEDDINGS_BASE_URL`; IONOS's when a token is configured without one; undefined: the offline embedder. */
+  readonly baseUrl?: string;
+  /** `EMBEDDINGS_MODEL`. @default 'BAAI/bge-m3' ('local/feature-hash' offline) */
+  readonly model: string;
+  readonly apiKey: ApiKeySource;
+  /** `INPUT_PREFIX`, normalised to end in `/` (or '' for the whole bucket). @default 'input/' */
+  readonly inputPrefix: string;
+  /** `OUTPUT_PREFIX`, normalised to end in `/`. @default 'output/' */
+  readonly outputPrefix: string;
+  /** `EMBED_RPS`: requests per second of this invocation. @default the embedder's (5 on IONOS) */
+  readonly rps?: number;
+  /** `EMBED_TPM`: tokens per minute of this invocation. @default no budget */
+  readonly tpm?: number;
+  /** `EMBED_CONCURRENCY`: requests in flight. @default the pipeline's (8) */
+  readonly concurrency?: number;
+  /** `EMBED_BATCH_SIZE`: inputs per request. @default the pipeline's (128 on IONOS, else 256) */
+  readonly batchSize?: number;
+  /** `EMBED_FORMAT`. @default 'parquet' */
+  readonly format: OutputFormat;
+  /** `EMBED_DIMENSIONS`: requested output dimensions. @default the model's */
+  readonly dimensions?: number;
+  /** `EMBED_PART_ROWS`: rows per part file. @default the pipeline's (about 32 MiB of vectors) */
+  readonly rowsPerPart?: number;
+  /** `EMBED_TEXT_COLUMN`. @default 'text' */
+  readonly textColumn: string;
+  /** `EMBED_ID_COLUMN`. @default 'id' */
+  readonly idColumn: string;
+  /** `EMBED_KEEP_COLUMNS`, comma-separated. @default [] */
+  readonly keepColumns: readonly string[];
+  /**
+   * `EMBED_TIME_MARGIN_MS`: a job is aborted this long before Lambda's time
+   * limit, leaving room to log, flush metrics and answer SQS. @default 30000
+   */
+  readonly timeMarginMs: number;
+  /** `POWERTOOLS_SERVICE_NAME`. @default 'embed-batch' */
+  readonly serviceName: string;
+  /** `POWERTOOLS_METRICS_NAMESPACE`. @default 'EmbedBatch' */
+  readonly metricsNamespace: string;
+}
+
+const FORMATS: readonly OutputFormat[] = ['parquet', 'arrow', 'both'];
+
+/**
+ * Reads, trims and validates the function's environment into one typed
+ * config. Empty values count as unset. Every message names the variable.
+ *
+ * @throws ConfigError on a missing or malformed value.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): LambdaConfig {
+  const apiKey = apiKeySource(env);
+  const baseUrlRaw = clean(env.EMBEDDINGS_BASE_URL);
+  if (baseUrlRaw !== undefined) httpUrl(baseUrlRaw, 'EMBEDDINGS_BASE_URL');
+  const offline = baseUrlRaw === undefined && apiKey.kind === 'none';
+  const model = clean(env.EMBEDDINGS_MODEL) ?? (offline ? OFFLINE_MODEL : 'BAAI/bge-m3');
+  if (offline && model !== OFFLINE_MODEL) {
+    throw new ConfigError(
+      `EMBEDDINGS_MODEL ${model} needs an endpoint: set EMBEDDINGS_BASE_URL or EMBEDDINGS_API_KEY_SECRET_ARN; without them only the offline model ${OFFLINE_MODEL} runs`,
+    );
+  }
+  const baseUrl = offline ? undefined : (baseUrlRaw ?? IONOS_BASE_URL).replace(/\/+$/, '');
+
+  const inputPrefix = prefix(env.INPUT_PREFIX, 'input/');
+  const outputPrefix = prefix(env.OUTPUT_PREFIX, 'output/');
+  if (outputPrefix === '') {
+    throw new ConfigError('Expected `OUTPUT_PREFIX` to be a key prefix like output/, got an empty value');
+  }
+  // Inputs inside the output prefix would never be processed (outputs are ignored, to avoid loops).
+  if (inputPrefix.startsWith(outputPrefix)) {
+    throw new ConfigError(
+      `Expected \`INPUT_PREFIX\` (${inputPrefix}) not to lie inside \`OUTPUT_PREFIX\` (${outputPrefix})`,
+    );
+  }
+
+  const format = (clean(env.EMBED_FORMAT)?.toLowerCase() ?? 'parquet') as OutputFormat;
+  if (!FORMATS.includes(format)) {
+    throw new ConfigError(
+      `Expected \`EMBED_FORMAT\` to be one of ${FORMATS.join(', ')}, got ${env.EMBED_FORMAT}`,
+    );
+  }
+  const textColumn = clean(env.EMBED_TEXT_COLUMN) ?? 'text';
+  const idColumn = clean(env.EMBED_ID_COLUMN) ?? 'id';
+  const keepColumns = (clean(env.EMBED_KEEP_COLUMNS) ?? '')
+    .split(',')
+    .map((column) => column.trim())
+    .filter((column) => column !== '');
+  if (keepColumns.includes(textColumn) || keepColumns.includes(idColumn)) {
+    throw new ConfigError('Expected `EMBED_KEEP_COLUMNS` not to repeat the text or id column');
+  }
+
+  return {
+    baseUrl,
+    model,
+    apiKey,
+    inputPrefix,
+    outputPrefix,
+    rps: positiveNumber(env, 'EMBED_RPS'),
+    tpm: positiveInteger(env, 'EMBED_TPM'),
+    concurrency: positiveInteger(env, 'EMBED_CONCURRENCY'),
+    batchSize: positiveInteger(env, 'EMBED_BATCH_SIZE'),
+    format,
+    dimensions: positiveInteger(env, 'EMBED_DIMENSIONS'),
+    rowsPerPart: positiveInteger(env, 'EMBED_PART_ROWS'),
+    textColumn,
+    idColumn,
+    keepColumns,
+    timeMarginMs: nonNegativeInteger(env, 'EMBED_TIME_MARGIN_MS') ?? 30_000,
+    serviceName: clean(env.POWERTOOLS_SERVICE_NAME) ?? 'embed-batch',
+    metricsNamespace: clean(env.POWERTOOLS_METRICS_NAMESPACE) ?? 'EmbedBatch',
+  };
+}
+
+/**
+ * What may be logged of a config: everything but the token, with the key
+ * source reduced to where it comes from.
+ */
+export function describeConfig(config: LambdaConfig): Record<string, unknown> {
+  const { apiKey, ...rest } = config;
+  const source =
+    apiKey.kind === 'secret'
+      ? `secret ${apiKey.arn}`
+      : apiKey.kind === 'env'
+        ? `env ${apiKey.variable}`
+        : 'none';
+  return { ...rest, apiKey: source };
+}
+
+/**
+ * The secret ARN wins over a token in the environment: the deployed function
+ * must not quietly run on a key someone left in a plain variable.
+ */
+function apiKeySource(env: NodeJS.ProcessEnv): ApiKeySource {
+  const arn = clean(env.EMBEDDINGS_API_KEY_SECRET_ARN);
+  if (arn !== undefined) {
+    if (!/^arn:aws[a-z-]*:secretsmanager:/.test(arn)) {
+      throw new ConfigError(
+        `Expected \`EMBEDDINGS_API_KEY_SECRET_ARN\` to be a Secrets Manager ARN (arn:aws:secretsmanager:...), got ${arn}`,
+      );
+    }
+    return { kind: 'secret', arn };
+  }
+  for (const variable of ['EMBEDDINGS_API_KEY', 'IONOS_API_TOKEN']) {
+    const token = clean(env[variable]);
+    if (token !== undefined) return { kind: 'env', variable, value: () => token };
+  }
+  return { kind: 'none' };
+}
+
+function clean(value: string | undefined): string | undefined {
+  const trimmed = value?.trim();
+  return trimmed === undefined || trimmed === '' ? undefined : trimmed;
+}
+
+/** Key prefixes: no leading `/` (S3 keys have none), and a trailing `/` so `input` cannot match `input2/`. */
+function prefix(raw: string | undefined, fallback: string): string {
+  if (raw === undefined) return fallback;
+  const value = raw.trim().replace(/^\/+/, '');
+  if (value === '') return '';
+  return value.endsWith('/') ? value : `${value}/`;
+}
+
+function httpUrl(value: string, name: string): void {
+  let protocol: string;
+  try {
+    protocol = new URL(value).protocol;
+  } catch {
+    protocol = '';
+  }
+  if (protocol !== 'http:' && protocol !== 'https:') {
+    throw new ConfigError(`Expected \`${name}\` to be an http(s) URL, got ${value}`);
+  }
+}
+
+function positiveNumber(env: NodeJS.ProcessEnv, name: string): number | undefined {
+  const raw = clean(env[name]);
+  if (raw === undefined) return undefined;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0) {
+    throw new ConfigError(`Expected \`${name}\` to be a positive number, got ${JSON.stringify(raw)}`);
+  }
+  return value;
+}
+
+function positiveInteger(env: NodeJS.ProcessEnv, name: string): number | undefined {
+  const raw = clean(env[name]);
+  if (raw === undefined) return undefined;
+  const value = Number(raw);
+  if (!Number.isSafeInteger(value) || value < 1) {
+    throw new ConfigError(`Expected \`${name}\` to be a positive integer, got ${JSON.stringify(raw)}`);
+  }
+  return value;
+}
+
+function nonNegativeInteger(env: NodeJS.ProcessEnv, name: string): number | undefined {
+  const raw = clean(env[name]);
+  if (raw === undefined) return undefined;
+  const value = Number(raw);
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new ConfigError(`Expected \`${name}\` to be a non-negative integer, got ${JSON.stringify(raw)}`);
+  }
+  return value;
+}

@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest';
+import { createTimeBudget } from '../../lambda/lambda/createTimeBudget.ts';
+
+describe('Function: createTimeBudget', () => {
+  it('fires the signal the margin before the remaining time runs out', async () => {
+    // Prepare
+    const budget = createTimeBudget({ getRemainingTimeInMillis: () => 1_050 }, 1_000);
+
+    // Act
+    const before = budget.expired;
+    await new Promise((resolve) => budget.signal.addEventListener('abort', resolve, { once: true }));
+
+    // Assess
+    expect(before).toBe(false);
+    expect(budget.expired).toBe(true);
+    expect(budget.remainingMs()).toBe(0);
+    budget.dispose();
+  });
+
+  it('is expired at once when less than the margin is left', () => {
+    // Act
+    const budget = createTimeBudget({ getRemainingTimeInMillis: () => 10_000 }, 30_000);
+
+    // Assess
+    expect(budget.expired).toBe(true);
+    budget.dispose();
+  });
+
+  it('does not fire after dispose', async () => {
+    // Prepare
+    const budget = createTimeBudget({ getRemainingTimeInMillis: () => 20 }, 0);
+
+    // Act
+    budget.dispose();
+    await new Promise((resolve) => setTimeout(resolve, 40));
+
+    // Assess
+    expect(budget.expired).toBe(false);
+  });
+});

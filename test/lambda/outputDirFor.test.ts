@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest';
+import { outputDirFor } from '../../lambda/lambda/outputDirFor.ts';
+
+const layout = { inputPrefix: 'input/', outputPrefix: 'output/' };
+
+describe('Function: outputDirFor', () => {
+  it.each([
+    ['input/a/b/x.csv', 's3://bkt/output/a/b/x/'],
+    ['input/x.jsonl', 's3://bkt/output/x/'],
+    ['input/y.ndjson.gz', 's3://bkt/output/y/'],
+    ['input/z.CSV.GZ', 's3://bkt/output/z/'],
+    ['input/my file+ü.csv', 's3://bkt/output/my file+ü/'],
+    ['input/v1.2/data.csv', 's3://bkt/output/v1.2/data/'],
+  ])('maps %s to %s', (key, dir) => {
+    // Act & Assess
+    expect(outputDirFor('bkt', key, layout)).toEqual({ outputDir: dir });
+  });
+
+  it.each([
+    ['output/a/x.csv', 'under OUTPUT_PREFIX output/'],
+    ['other/x.csv', 'outside INPUT_PREFIX input/'],
+    ['inputs/x.csv', 'outside INPUT_PREFIX input/'],
+    ['input/x.txt', 'not a .csv, .jsonl or .ndjson file (or .gz of one)'],
+    ['input/x.gz', 'not a .csv, .jsonl or .ndjson file (or .gz of one)'],
+    ['input/a/.csv', 'the file name is only a suffix'],
+  ])('skips %s (%s)', (key, reason) => {
+    // Act & Assess
+    expect(outputDirFor('bkt', key, layout)).toEqual({ skip: reason });
+  });
+
+  it('with the whole bucket as input, still never takes keys under the output prefix', () => {
+    // Prepare
+    const whole = { inputPrefix: '', outputPrefix: 'vectors/' };
+
+    // Act & Assess
+    expect(outputDirFor('b', 'data/x.csv', whole)).toEqual({ outputDir: 's3://b/vectors/data/x/' });
+    expect(outputDirFor('b', 'vectors/data/x/part.csv', whole)).toEqual({
+      skip: 'under OUTPUT_PREFIX vectors/',
+    });
+  });
+});
