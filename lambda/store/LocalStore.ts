@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, type Stats } from 'node:fs';
 import {
+  copyFile,
   type FileHandle,
   mkdir,
   open,
@@ -8,6 +9,7 @@ import {
   readFile,
   rename,
   rm,
+  rmdir,
   stat,
   writeFile,
 } from 'node:fs/promises';
@@ -140,12 +142,27 @@ export class LocalStore implements ObjectStore {
     }
   }
 
+  async copy(fromUri: string, toUri: string): Promise<void> {
+    const from = toPath(fromUri);
+    try {
+      await writeAtomically(toPath(toUri), (temp) => copyFile(from, temp));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+        throw new InputError(`no such file: ${from}`, { cause: error });
+      }
+      throw error;
+    }
+  }
+
   async delete(uris: readonly string[]): Promise<void> {
     for (let i = 0; i < uris.length; i += DELETE_CONCURRENCY) {
       const batch = uris.slice(i, i + DELETE_CONCURRENCY);
       // `force` makes a missing file a no-op, as deleting a missing S3 key is.
       await Promise.all(batch.map((uri) => rm(toPath(uri), { force: true })));
     }
+    // On S3 a folder is only a prefix and vanishes with its last object; do the same here.
+    const parents = new Set(uris.map((uri) => path.dirname(toPath(uri))));
+    await Promise.all([...parents].map((dir) => rmdir(dir).catch(() => undefined)));
   }
 }
 

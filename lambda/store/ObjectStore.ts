@@ -32,6 +32,8 @@ export interface ObjectStore {
   putStream(uri: string, body: Readable | AsyncIterable<Uint8Array>): Promise<{ bytes: number }>;
   /** The object as UTF-8 text, or undefined when it does not exist. */
   getText(uri: string): Promise<string | undefined>;
+  /** Copies an object within this store (server-side on S3). Throws `InputError` when the source does not exist. */
+  copy(fromUri: string, toUri: string): Promise<void>;
   /** Deletes objects; missing ones are not an error. */
   delete(uris: readonly string[]): Promise<void>;
 }

@@ -15,6 +15,8 @@ export interface VectorFile {
   /** The whole schema metadata (`embedding.model`, `embedding.dimensions`, `source.uri`, `created_at`). */
   readonly metadata: ReadonlyMap<string, string>;
   id(row: number): string;
+  /** hex sha256 of model + text, as written. */
+  contentHash(row: number): string;
   /** The text, or undefined when the file was written without it (`--no-text`). */
   text(row: number): string | undefined;
   /** A view of the row's vector (no copy); do not modify. */
@@ -66,6 +68,7 @@ export function vectorFileOf(uri: string, table: Table): VectorFile {
   }
   const ids = table.getChild('id')?.toArray() as string[];
   const texts = table.getChild('text')?.toArray() as string[] | undefined;
+  const hashes = table.getChild('content_hash')?.toArray() as string[] | undefined;
   const metadata = table.schema.metadata;
   return {
     uri,
@@ -74,6 +77,7 @@ export function vectorFileOf(uri: string, table: Table): VectorFile {
     rows: table.numRows,
     metadata,
     id: (row) => ids[row] ?? '',
+    contentHash: (row) => hashes?.[row] ?? '',
     text: (row) => texts?.[row],
     embedding: (row) => floats.subarray(row * dimensions, (row + 1) * dimensions),
   };

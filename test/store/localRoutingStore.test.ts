@@ -37,6 +37,10 @@ class FakeS3 implements ObjectStore {
     this.calls.push(`putStream ${uri}`);
     return { bytes: 0 };
   }
+  async copy(from: string, to: string) {
+    this.calls.push(`copy ${from} ${to}`);
+    this.objects.set(to, this.objects.get(from) ?? '');
+  }
   async getText(uri: string) {
     this.calls.push(`getText ${uri}`);
     return this.objects.get(uri);

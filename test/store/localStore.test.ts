@@ -272,7 +272,7 @@ describe('Class: LocalStore', () => {
     expect(await listAll(store, path.join(dir, 'missing'))).toEqual([]);
   });
 
-  it('deletes files, and ignores missing ones', async () => {
+  it('deletes files, ignores missing ones, and drops folders they leave empty (as S3 prefixes vanish)', async () => {
     // Prepare
     await mkdir(path.join(dir, 'd'));
     await writeFile(path.join(dir, 'd', 'x'), 'x');
@@ -285,6 +285,19 @@ describe('Class: LocalStore', () => {
     ]);
 
     // Assess
-    expect(await readdir(path.join(dir, 'd'))).toEqual([]);
+    expect(await readdir(dir)).toEqual([]);
+  });
+
+  it('keeps a folder that still holds other files after a delete', async () => {
+    // Prepare
+    await mkdir(path.join(dir, 'd'));
+    await writeFile(path.join(dir, 'd', 'x'), 'x');
+    await writeFile(path.join(dir, 'd', 'y'), 'y');
+
+    // Act
+    await store.delete([path.join(dir, 'd', 'x')]);
+
+    // Assess
+    expect(await readdir(path.join(dir, 'd'))).toEqual(['y']);
   });
 });

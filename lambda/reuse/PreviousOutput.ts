@@ -1,0 +1,116 @@
+import { randomBytes } from 'node:crypto';
+import type { ObjectStore } from '../store/ObjectStore.ts';
+import { basenameUri, joinUri } from '../store/uri.ts';
+import type { Manifest } from '../write/Manifest.ts';
+import { readVectorFile, type VectorFile } from '../write/readVectorFile.ts';
+
+// Rows per part stay below 2^20 (PartWriter caps parts at 100k rows), so a
+// location packs into one number: part * 2^20 + row.
+const ROW_BITS = 2 ** 20;
+// The first 16 hex digits (64 bits) of a content hash key the index: half the
+// memory of full hashes, and a hit is confirmed against the full hash anyway.
+const KEY_LENGTH = 16;
+// Decoded parts kept for lookups. Reruns of one export keep row order, so
+// lookups walk the parts in order and two are plenty.
+const LOADED_PARTS = 2;
+
+/** When an earlier output may lend its vectors to a new run. */
+export interface ReuseCriteria {
+  readonly sourceUri: string;
+  readonly model: string;
+  /** Requested dimensions; an earlier output made with others is not reused. */
+  readonly dimensions?: number;
+}
+
+/**
+ * The vectors of an earlier complete output of the same source and model,
+ * looked up by `content_hash` so unchanged texts need no request.
+ *
+ * The new run writes its parts under the same names, so the earlier parts are
+ * first copied aside (server-side on S3) into a folder of this run's own,
+ * removed again by `dispose`. Memory: an index entry per earlier row (about
+ * 60 bytes) and at most two decoded parts.
+ */
+export class PreviousOutput {
+  readonly #loaded = new Map<number, VectorFile>();
+
+  private constructor(
+    private readonly store: ObjectStore,
+    private readonly staged: readonly string[],
+    private readonly index: ReadonlyMap<string, number>,
+  ) {}
+
+  /** Rows the earlier output can lend. */
+  get size(): number {
+    return this.index.size;
+  }
+
+  /**
+   * Stages the earlier output in `dir` for reuse, or returns undefined when it
+   * cannot serve this run (another source, model or dimension, or no parts).
+   */
+  static async open(
+    store: ObjectStore,
+    dir: string,
+    manifest: Manifest | undefined,
+    criteria: ReuseCriteria,
+  ): Promise<PreviousOutput | undefined> {
+    if (!manifest || manifest.model !== criteria.model || manifest.source.uri !== criteria.sourceUri)
+      return undefined;
+    if (criteria.dimensions !== undefined && manifest.dimensions !== criteria.dimensions) return undefined;
+    const parquet = manifest.parts.filter((p) => p.uri.endsWith('.parquet'));
+    const parts = parquet.length > 0 ? parquet : manifest.parts.filter((p) => p.uri.endsWith('.arrow'));
+    if (parts.length === 0) return undefined;
+
+    const stagingDir = joinUri(dir, `_previous-${randomBytes(4).toString('hex')}`);
+    const staged: string[] = [];
+    const index = new Map<string, number>();
+    try {
+      for (const [n, part] of parts.entries()) {
+        const target = joinUri(stagingDir, basenameUri(part.uri));
+        await store.copy(joinUri(dir, basenameUri(part.uri)), target);
+        staged.push(target);
+        const file = await readVectorFile(store, target);
+        for (let row = 0; row < file.rows; row++) {
+          index.set(file.contentHash(row).slice(0, KEY_LENGTH), n * ROW_BITS + row);
+        }
+      }
+    } catch (error) {
+      await store.delete(staged);
+      throw error;
+    }
+    return new PreviousOutput(store, staged, index);
+  }
+
+  /** The earlier vector of the text with this content hash, or undefined. */
+  async lookup(contentHash: string): Promise<Float32Array | undefined> {
+    const location = this.index.get(contentHash.slice(0, KEY_LENGTH));
+    if (location === undefined) return undefined;
+    const part = Math.floor(location / ROW_BITS);
+    const row = location % ROW_BITS;
+    const file = await this.#part(part);
+    if (file.contentHash(row) !== contentHash) return undefined;
+    // A copy, so a row waiting in the part writer does not pin a whole decoded part.
+    return file.embedding(row).slice();
+  }
+
+  /** Removes the staged copies. */
+  async dispose(): Promise<void> {
+    this.#loaded.clear();
+    await this.store.delete(this.staged);
+  }
+
+  async #part(n: number): Promise<VectorFile> {
+    const cached = this.#loaded.get(n);
+    if (cached) return cached;
+    const uri = this.staged[n];
+    if (uri === undefined) throw new RangeError(`No staged part ${n}`);
+    const file = await readVectorFile(this.store, uri);
+    this.#loaded.set(n, file);
+    if (this.#loaded.size > LOADED_PARTS) {
+      const oldest = this.#loaded.keys().next().value;
+      if (oldest !== undefined) this.#loaded.delete(oldest);
+    }
+    return file;
+  }
+}
