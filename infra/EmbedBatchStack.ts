@@ -10,6 +10,7 @@ import { DataBucket } from './DataBucket.ts';
 import { EmbedBatchFunction } from './EmbedBatchFunction.ts';
 import { JobAlarms } from './JobAlarms.ts';
 import { JobQueue } from './JobQueue.ts';
+import { ReindexSchedule } from './ReindexSchedule.ts';
 
 /**
  * Key suffixes that start a job, one S3 notification each (a filter has one
@@ -44,6 +45,8 @@ export class EmbedBatchStack extends Stack {
   public readonly alarms: JobAlarms;
   /** Where alarms notify, when `alarmEmail` or `alarmTopicArn` is set. */
   public readonly alarmTopic?: sns.ITopic;
+  /** The scheduled reindex, when `reindexSchedule` is not `off`. */
+  public readonly reindex?: ReindexSchedule;
 
   constructor(scope: Construct, id: string, props: EmbedBatchStackProps) {
     super(scope, id, {
@@ -94,6 +97,24 @@ export class EmbedBatchStack extends Stack {
       deadLetterQueue: this.jobQueue.deadLetterQueue,
       topic: this.alarmTopic,
     });
+
+    if (config.reindexSchedule !== undefined) {
+      this.reindex = new ReindexSchedule(this, 'Reindex', {
+        schedule: config.reindexSchedule,
+        bucket: this.data.bucket,
+        inputPrefix: config.inputPrefix,
+        outputPrefix: config.outputPrefix,
+        queue: this.jobQueue.queue,
+        baseUrl: config.baseUrl,
+        model: config.model,
+        entry: props.entry,
+        alarmTopic: this.alarmTopic,
+      });
+      new CfnOutput(this, 'ReindexFunctionName', {
+        description: `Enqueues stale inputs on ${config.reindexSchedule}; invoke it to reindex now`,
+        value: this.reindex.function.functionName,
+      });
+    }
 
     new CfnOutput(this, 'BucketName', {
       description: 'The data bucket',

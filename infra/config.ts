@@ -57,6 +57,14 @@ export interface EmbedBatchConfig {
    * @default - no notifications
    */
   readonly alarmTopicArn?: string;
+  /**
+   * `reindexSchedule`: an EventBridge Scheduler expression, `rate(...)` or
+   * `cron(...)` (UTC), on which a reindex function sends every input whose
+   * output is not current to the job queue; `off` for no schedule (and no
+   * reindex function).
+   * @default - off (undefined)
+   */
+  readonly reindexSchedule?: string;
 }
 
 /** The IONOS AI Model Hub's OpenAI-compatible base URL (the same default as the job's). */
@@ -72,6 +80,7 @@ export const CONFIG_DEFAULTS = {
   memorySize: 1769,
   inputPrefix: 'input/',
   outputPrefix: 'output/',
+  reindexSchedule: 'off',
 } as const;
 
 /** Context keys this app reads. */
@@ -87,6 +96,7 @@ export const CONFIG_KEYS = [
   'secretName',
   'alarmEmail',
   'alarmTopicArn',
+  'reindexSchedule',
 ] as const;
 
 /** One context key's raw value: JSON from `cdk.json`, a string from `-c key=value`. */
@@ -190,6 +200,7 @@ export function parseConfig(read: ContextReader): EmbedBatchConfig {
     secretName,
     alarmEmail,
     alarmTopicArn,
+    reindexSchedule: scheduleExpression(read, 'reindexSchedule'),
   };
 }
 
@@ -254,4 +265,51 @@ function keyPrefix(read: ContextReader, key: 'inputPrefix' | 'outputPrefix'): st
     );
   }
   return value.endsWith('/') ? value : `${value}/`;
+}
+
+const RATE_UNITS = ['minute', 'hour', 'day'] as const;
+/** A field of a cron expression: digits, names (JAN, MON), `* ? , - / L W #`. */
+const CRON_FIELD = /^[0-9A-Za-z*?,/#-]+$/;
+
+/**
+ * An EventBridge Scheduler recurring expression, checked here so a typo fails
+ * `cdk synth` with a clear message instead of a CloudFormation rollback:
+ * `rate(<n> <unit>)` (unit singular for 1, plural otherwise, as AWS requires)
+ * or `cron(<minutes> <hours> <day-of-month> <month> <day-of-week> <year>)`
+ * with `?` in exactly one of the two day fields. Unset, blank or `off`: undefined.
+ */
+function scheduleExpression(read: ContextReader, key: 'reindexSchedule'): string | undefined {
+  const value = text(read, key);
+  if (value === undefined || value.toLowerCase() === CONFIG_DEFAULTS[key]) return undefined;
+  const expected = `Expected \`${key}\` to be "off", rate(<n> minute[s]|hour[s]|day[s]) or cron(<minutes> <hours> <day-of-month> <month> <day-of-week> <year>), got ${JSON.stringify(value)}`;
+  const rate = /^rate\((\d+) ([a-z]+?)(s?)\)$/.exec(value);
+  if (rate !== null) {
+    const [, amountText = '', unit = '', plural = ''] = rate;
+    const amount = Number(amountText);
+    if (!(RATE_UNITS as readonly string[]).includes(unit) || !(amount >= 1)) {
+      throw new StackConfigError(key, expected);
+    }
+    if ((amount === 1) !== (plural === '')) {
+      throw new StackConfigError(
+        key,
+        `Expected \`${key}\` to be rate(${amount} ${unit}${amount === 1 ? '' : 's'}): AWS wants the unit singular for 1 and plural otherwise, got ${JSON.stringify(value)}`,
+      );
+    }
+    return value;
+  }
+  const cron = /^cron\((.*)\)$/.exec(value);
+  if (cron !== null) {
+    const fields = (cron[1] ?? '').trim().split(/\s+/);
+    if (fields.length !== 6 || !fields.every((field) => CRON_FIELD.test(field))) {
+      throw new StackConfigError(key, expected);
+    }
+    if ((fields[2] === '?') === (fields[4] === '?')) {
+      throw new StackConfigError(
+        key,
+        `Expected \`${key}\` to have ? in exactly one of day-of-month and day-of-week (e.g. cron(0 3 * * ? *) for 03:00 UTC daily), got ${JSON.stringify(value)}`,
+      );
+    }
+    return `cron(${fields.join(' ')})`;
+  }
+  throw new StackConfigError(key, expected);
 }

@@ -33,6 +33,7 @@ const VARIANTS: [string, Record<string, unknown>][] = [
   ['an alarm email', { alarmEmail: 'ops@example.com' }],
   ['an existing alarm topic', { alarmTopicArn: 'arn:aws:sns:eu-central-1:123456789012:ops-alarms' }],
   ['an existing secret', { secretName: 'prod/ionos-token' }],
+  ['a reindex schedule', { reindexSchedule: 'rate(1 day)', alarmEmail: 'ops@example.com' }],
 ];
 
 describe('Stack: EmbedBatchStack', () => {
