@@ -19,7 +19,10 @@ export type Release = (outcome: ReleaseOutcome, usedTokens?: number) => void;
 export interface RateLimiterOptions {
   /** Sustained requests per second. @default undefined (no fixed cap) */
   readonly rps?: number;
-  /** Bucket size, and the most requests in any one-second window; at least `rps`, only with `rps`. @default max(1, ceil(rps)) */
+  /**
+   * Requests that may go at once after an idle spell (the bucket size); only
+   * with `rps`. @default 1: requests evenly paced, 1/rps apart
+   */
   readonly burst?: number;
   /** Tokens per minute budget, charged with each request's estimate. @default undefined (none) */
   readonly tpm?: number;
@@ -39,23 +42,6 @@ export interface RateLimiterOptions {
 export const DEFAULT_MAX_CONCURRENCY = 8;
 /** The default `increaseAfter`. */
 export const DEFAULT_INCREASE_AFTER = 10;
-/** Length of the window `burst` counts requests in. */
-export const BURST_WINDOW_MS = 1000;
-/**
- * The latest a server is assumed to count a request: this long after we send
- * it, or when its answer comes back, whichever is first.
- *
- * The server counts requests when they arrive, and arrival delays vary: the
- * first requests of a job open connections (TCP, TLS) and arrive tens of ms
- * later than those on warm connections, so the server can see two requests
- * closer together than we sent them. Two rules keep us under the server's
- * count anyway: a request stays in the burst window until this bound, not just
- * until it was sent; and a burst taken from a full bucket starts the refill
- * only at this bound, as the server's full bucket starts refilling only when
- * the first request arrives.
- */
-export const MAX_ARRIVAL_DELAY_MS = 250;
-
 // Floating-point refills can land a hair under a whole token; treat that as whole.
 const EPSILON = 1e-9;
 
@@ -80,10 +66,10 @@ function checkPositive(name: string, value: number | undefined, integer = false)
 /**
  * Grants requests in FIFO order when all of these allow it:
  *
- * - **requests per second**: a token bucket of `burst` refilling `rps` per
- *   second, plus at most `burst` requests in any one-second window as the
- *   server sees them (IONOS: 5/s sustained, 10/s burst); see
- *   {@link MAX_ARRIVAL_DELAY_MS} for how arrival jitter is allowed for;
+ * - **requests per second**: a token bucket of `burst` (default 1) refilling
+ *   `rps` per second. Evenly paced requests lose nothing in sustained rate
+ *   and never trip a server that counts requests per second window, however
+ *   it counts them; arrival jitter is absorbed by the server's own bucket;
  * - **tokens per minute**: a bucket of `tpm` tokens charged with each request's
  *   estimate (a request larger than the whole budget waits for a full bucket);
  * - **pause**: after a 429, {@link pauseFor} holds back every acquirer until
@@ -113,10 +99,6 @@ export class RateLimiter {
   #pausedUntil = Number.NEGATIVE_INFINITY;
   #rpsTokens: number;
   #rpsAt: number;
-  /** The bucket does not refill before this time (see MAX_ARRIVAL_DELAY_MS). */
-  #refillFrom = Number.NEGATIVE_INFINITY;
-  /** Latest time the server counted each recent grant (see MAX_ARRIVAL_DELAY_MS); at most `burst` of them. */
-  #recent: { at: number }[] = [];
   #tpmTokens: number;
   #tpmAt: number;
   #timer: { readonly dueAt: number; readonly controller: AbortController } | undefined;
@@ -131,13 +113,8 @@ export class RateLimiter {
     if (options.burst !== undefined && options.rps === undefined) {
       throw new TypeError('Expected `burst` only together with `rps`');
     }
-    // `burst` is also the most requests in any second: below `rps` it would cap the rate at `burst`.
-    if (options.burst !== undefined && options.rps !== undefined && options.burst < options.rps) {
-      throw new TypeError(`Expected \`burst\` to be at least \`rps\` (${options.rps}), got ${options.burst}`);
-    }
     this.rps = options.rps;
-    this.burst =
-      options.rps === undefined ? undefined : (options.burst ?? Math.max(1, Math.ceil(options.rps)));
+    this.burst = options.rps === undefined ? undefined : (options.burst ?? 1);
     this.tpm = options.tpm;
     this.maxConcurrency = options.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY;
     this.increaseAfter = options.increaseAfter ?? DEFAULT_INCREASE_AFTER;
@@ -227,14 +204,10 @@ export class RateLimiter {
 
   #refill(now: number): void {
     if (this.rps !== undefined && this.burst !== undefined) {
-      const from = Math.max(this.#rpsAt, this.#refillFrom);
-      if (now > from)
-        this.#rpsTokens = Math.min(this.burst, this.#rpsTokens + ((now - from) * this.rps) / 1000);
-      this.#rpsAt = now;
-      const windowStart = now - BURST_WINDOW_MS;
-      if (this.#recent.some((grant) => grant.at <= windowStart)) {
-        this.#recent = this.#recent.filter((grant) => grant.at > windowStart);
+      if (now > this.#rpsAt) {
+        this.#rpsTokens = Math.min(this.burst, this.#rpsTokens + ((now - this.#rpsAt) * this.rps) / 1000);
       }
+      this.#rpsAt = now;
     }
     if (this.tpm !== undefined) {
       this.#tpmTokens = Math.min(this.tpm, this.#tpmTokens + ((now - this.#tpmAt) * this.tpm) / 60_000);
@@ -248,10 +221,6 @@ export class RateLimiter {
     let wait = this.#pausedUntil - now;
     if (this.rps !== undefined && this.burst !== undefined) {
       if (this.#rpsTokens < 1 - EPSILON) wait = Math.max(wait, ((1 - this.#rpsTokens) * 1000) / this.rps);
-      if (this.#recent.length >= this.burst) {
-        const oldest = Math.min(...this.#recent.map((grant) => grant.at));
-        wait = Math.max(wait, oldest + BURST_WINDOW_MS - now);
-      }
     }
     if (this.tpm !== undefined) {
       // A request larger than the whole budget goes when the bucket is full, and leaves it in debt.
@@ -282,19 +251,7 @@ export class RateLimiter {
 
   #grant(waiter: Waiter, now: number): void {
     if (waiter.onAbort !== undefined) waiter.signal?.removeEventListener('abort', waiter.onAbort);
-    let window: { at: number } | undefined;
-    let holdsRefill = false;
-    if (this.rps !== undefined && this.burst !== undefined) {
-      // A full bucket (refilled by #waitMs just now) means the server's is full too,
-      // and stays full until this request arrives: refill only from then.
-      if (this.#rpsTokens >= this.burst - EPSILON && now >= this.#refillFrom) {
-        this.#refillFrom = now + MAX_ARRIVAL_DELAY_MS;
-        holdsRefill = true;
-      }
-      this.#rpsTokens -= 1;
-      window = { at: now + MAX_ARRIVAL_DELAY_MS };
-      this.#recent.push(window);
-    }
+    if (this.rps !== undefined) this.#rpsTokens -= 1;
     if (this.tpm !== undefined) this.#tpmTokens -= waiter.tokens;
     this.#inFlight++;
     const seq = this.#nextSeq++;
@@ -304,12 +261,6 @@ export class RateLimiter {
       released = true;
       const at = this.#now();
       this.#inFlight--;
-      // The answer is back, so the server has counted the request by now.
-      if (window !== undefined) window.at = Math.min(window.at, at);
-      if (holdsRefill) {
-        this.#refill(at);
-        this.#refillFrom = Math.min(this.#refillFrom, at);
-      }
       if (this.tpm !== undefined && usedTokens !== undefined && Number.isFinite(usedTokens)) {
         this.#refill(at);
         this.#tpmTokens = Math.min(this.tpm, this.#tpmTokens + waiter.tokens - usedTokens);

@@ -105,6 +105,8 @@ export class ResilientEmbedder implements BatchEmbedder {
   readonly #signal: AbortSignal | undefined;
   readonly #onRetry: ((event: RetryEvent) => void) | undefined;
   #dimensions: number | undefined;
+  /** Most inputs per request the server has shown it takes, after refusing more with a 413. */
+  #inputCap = Number.POSITIVE_INFINITY;
 
   constructor(transport: EmbeddingsTransport, limiter: RateLimiter, options: ResilientEmbedderOptions = {}) {
     checkCount('retries', options.retries, 0);
@@ -158,6 +160,8 @@ export class ResilientEmbedder implements BatchEmbedder {
   }
 
   async #embedSplitting(texts: readonly string[], signal: AbortSignal): Promise<BatchEmbedding> {
+    // A server that refused larger batches before gets them in pieces it took, not another 413 each time.
+    if (texts.length > this.#inputCap) return this.#embedInPieces(texts, this.#inputCap, signal);
     try {
       return { vectors: await this.#embedWithRetries(texts, signal), rejected: [] };
     } catch (error) {
@@ -168,20 +172,30 @@ export class ResilientEmbedder implements BatchEmbedder {
           rejected: [{ index: 0, reason: error.serverMessage ?? error.message }],
         };
       }
-      const middle = Math.ceil(texts.length / 2);
-      // Both halves go through the same limiter, so running them together stays within the rate.
-      const [first, second] = await Promise.all([
-        this.#embedSplitting(texts.slice(0, middle), signal),
-        this.#embedSplitting(texts.slice(middle), signal),
-      ]);
-      return {
-        vectors: [...first.vectors, ...second.vectors],
-        rejected: [
-          ...first.rejected,
-          ...second.rejected.map((rejected) => ({ index: rejected.index + middle, reason: rejected.reason })),
-        ],
-      };
+      const half = Math.ceil(texts.length / 2);
+      const result = await this.#embedInPieces(texts, half, signal);
+      // Halves that passed whole mean the server caps inputs per request: remember it. A refusal
+      // of single inputs means one text was too long, which says nothing about batch sizes.
+      if (result.rejected.length === 0) this.#inputCap = Math.min(this.#inputCap, half);
+      return result;
     }
+  }
+
+  /** Embeds `texts` in pieces of `size`, all at once (the shared limiter keeps them within the rate). */
+  async #embedInPieces(texts: readonly string[], size: number, signal: AbortSignal): Promise<BatchEmbedding> {
+    const starts = Array.from({ length: Math.ceil(texts.length / size) }, (_, i) => i * size);
+    const pieces = await Promise.all(
+      starts.map((start) => this.#embedSplitting(texts.slice(start, start + size), signal)),
+    );
+    return {
+      vectors: pieces.flatMap((piece) => piece.vectors),
+      rejected: pieces.flatMap((piece, i) =>
+        piece.rejected.map((rejected) => ({
+          index: rejected.index + (starts[i] ?? 0),
+          reason: rejected.reason,
+        })),
+      ),
+    };
   }
 
   #embedWithRetries(texts: readonly string[], signal: AbortSignal): Promise<Float32Array[]> {

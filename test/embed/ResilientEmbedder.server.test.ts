@@ -209,9 +209,43 @@ describe('Class: ResilientEmbedder (over HTTP)', () => {
     expect(embedder.requests).toMatchObject({ sent: 4, retried: 3, failed: 1 });
   });
 
-  it('keeps to a rate-limited server at the matching rate: no 429, never more than burst a second', async () => {
+  it('remembers the input count a server takes after a 413, so later batches are not refused again', async () => {
     // Prepare
-    const { server, embedder } = await setUp({ rps: 5, burst: 10 }, { rps: 5, burst: 10, concurrency: 8 });
+    const { server, embedder } = await setUp({ maxInputs: 5 });
+    const batch = (n: number) => sampleTexts(16, `batch ${n}`);
+
+    // Act
+    const first = await embedder.embedBatch(batch(1));
+    const refusedAfterFirst = server.stats.byStatus['413'] ?? 0;
+    const later = [await embedder.embedBatch(batch(2)), await embedder.embedBatch(batch(3))];
+
+    // Assess
+    expect(first.vectors).toEqual(expected(batch(1)));
+    expect(later.map((r) => r.vectors)).toEqual([expected(batch(2)), expected(batch(3))]);
+    expect(refusedAfterFirst).toBeGreaterThan(0);
+    expect(server.stats.byStatus['413']).toBe(refusedAfterFirst);
+    expect(server.stats.requests - refusedAfterFirst).toBe(4 * 3);
+  });
+
+  it('does not shrink batches for good after one input was too long on its own', async () => {
+    // Prepare
+    const { server, embedder } = await setUp({ maxInputChars: 50 });
+    const texts = [...sampleTexts(7, 'short'), 'x'.repeat(60)];
+
+    // Act
+    const first = await embedder.embedBatch(texts);
+    const requestsAfterFirst = server.stats.requests;
+    const next = await embedder.embedBatch(sampleTexts(8, 'next'));
+
+    // Assess
+    expect(first.rejected.map((r) => r.index)).toEqual([7]);
+    expect(next.vectors).toEqual(expected(sampleTexts(8, 'next')));
+    expect(server.stats.requests).toBe(requestsAfterFirst + 1);
+  });
+
+  it('keeps to a rate-limited server at the matching rate, evenly paced: no 429', async () => {
+    // Prepare
+    const { server, embedder } = await setUp({ rps: 5, burst: 5 }, { rps: 5, concurrency: 8 });
     const batches = Array.from({ length: 18 }, (_, i) => sampleTexts(3, `batch ${i}`));
 
     // Act
@@ -221,7 +255,8 @@ describe('Class: ResilientEmbedder (over HTTP)', () => {
     expect(results.map((result) => result.vectors)).toEqual(batches.map(expected));
     expect(embedder.requests).toMatchObject({ sent: 18, succeeded: 18, failed: 0, throttled: 0 });
     expect(server.stats.byStatus['429']).toBeUndefined();
-    expect(server.stats.maxAcceptedInWindow(1000)).toBeLessThanOrEqual(10);
+    // One every 200 ms: five in a second, six at most where arrival jitter bunches two.
+    expect(server.stats.maxAcceptedInWindow(1000)).toBeLessThanOrEqual(6);
   });
 
   it('adapts to a rate-limited server with no fixed rate of its own', async () => {
