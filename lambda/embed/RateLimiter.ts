@@ -42,6 +42,12 @@ export interface RateLimiterOptions {
 export const DEFAULT_MAX_CONCURRENCY = 8;
 /** The default `increaseAfter`. */
 export const DEFAULT_INCREASE_AFTER = 10;
+/** With no fixed rate, a 429 sets the rate to this share of what was sent in the last second. */
+export const LEARNED_RATE_BACKOFF = 0.9;
+/** ...and each streak of `increaseAfter` successes raises it by this share, probing for more. */
+export const LEARNED_RATE_PROBE = 0.02;
+const LEARNED_RATE_FLOOR = 0.2;
+
 // Floating-point refills can land a hair under a whole token; treat that as whole.
 const EPSILON = 1e-9;
 
@@ -99,6 +105,10 @@ export class RateLimiter {
   #pausedUntil = Number.NEGATIVE_INFINITY;
   #rpsTokens: number;
   #rpsAt: number;
+  /** With no fixed `rps`: the rate learned from 429s, undefined until the first. */
+  #learnedRps: number | undefined;
+  /** With no fixed `rps`: when recent requests were granted (the last second's worth). */
+  #recentGrants: number[] = [];
   #tpmTokens: number;
   #tpmAt: number;
   #timer: { readonly dueAt: number; readonly controller: AbortController } | undefined;
@@ -127,6 +137,11 @@ export class RateLimiter {
     this.#rpsAt = start;
     this.#tpmTokens = this.tpm ?? 0;
     this.#tpmAt = start;
+  }
+
+  /** Requests per second in force: the fixed `rps`, or the rate learned from 429s, or undefined (none). */
+  get effectiveRps(): number | undefined {
+    return this.rps ?? this.#learnedRps;
   }
 
   /** The current adaptive concurrency limit (1..maxConcurrency). */
@@ -203,9 +218,10 @@ export class RateLimiter {
   }
 
   #refill(now: number): void {
-    if (this.rps !== undefined && this.burst !== undefined) {
+    const rps = this.effectiveRps;
+    if (rps !== undefined) {
       if (now > this.#rpsAt) {
-        this.#rpsTokens = Math.min(this.burst, this.#rpsTokens + ((now - this.#rpsAt) * this.rps) / 1000);
+        this.#rpsTokens = Math.min(this.burst ?? 1, this.#rpsTokens + ((now - this.#rpsAt) * rps) / 1000);
       }
       this.#rpsAt = now;
     }
@@ -219,8 +235,9 @@ export class RateLimiter {
   #waitMs(tokens: number, now: number): number {
     this.#refill(now);
     let wait = this.#pausedUntil - now;
-    if (this.rps !== undefined && this.burst !== undefined) {
-      if (this.#rpsTokens < 1 - EPSILON) wait = Math.max(wait, ((1 - this.#rpsTokens) * 1000) / this.rps);
+    const rps = this.effectiveRps;
+    if (rps !== undefined) {
+      if (this.#rpsTokens < 1 - EPSILON) wait = Math.max(wait, ((1 - this.#rpsTokens) * 1000) / rps);
     }
     if (this.tpm !== undefined) {
       // A request larger than the whole budget goes when the bucket is full, and leaves it in debt.
@@ -251,7 +268,11 @@ export class RateLimiter {
 
   #grant(waiter: Waiter, now: number): void {
     if (waiter.onAbort !== undefined) waiter.signal?.removeEventListener('abort', waiter.onAbort);
-    if (this.rps !== undefined) this.#rpsTokens -= 1;
+    if (this.effectiveRps !== undefined) this.#rpsTokens -= 1;
+    if (this.rps === undefined) {
+      this.#recentGrants.push(now);
+      while ((this.#recentGrants[0] ?? now) <= now - 1000) this.#recentGrants.shift();
+    }
     if (this.tpm !== undefined) this.#tpmTokens -= waiter.tokens;
     this.#inFlight++;
     const seq = this.#nextSeq++;
@@ -276,6 +297,7 @@ export class RateLimiter {
       if (this.#successes >= this.increaseAfter) {
         this.#successes = 0;
         if (this.#limit < this.maxConcurrency) this.#limit++;
+        if (this.#learnedRps !== undefined) this.#learnedRps *= 1 + LEARNED_RATE_PROBE;
       }
       return;
     }
@@ -284,6 +306,24 @@ export class RateLimiter {
     if (outcome === 'throttled' && seq >= this.#cutFloorSeq) {
       this.#limit = Math.max(1, Math.floor(this.#limit / 2));
       this.#cutFloorSeq = this.#nextSeq;
+      if (this.rps === undefined) this.#learnRate();
+    }
+  }
+
+  /**
+   * No fixed rate and a 429: pace from now on at a little under what the
+   * server just refused, so one congestion event is not followed by another
+   * as soon as the pause ends (halving concurrency alone does not bound the
+   * rate when answers are fast).
+   */
+  #learnRate(): void {
+    const now = this.#now();
+    const sentLastSecond = this.#recentGrants.filter((at) => at > now - 1000).length;
+    const candidate = Math.max(LEARNED_RATE_FLOOR, sentLastSecond * LEARNED_RATE_BACKOFF);
+    this.#learnedRps = Math.min(this.#learnedRps ?? Number.POSITIVE_INFINITY, candidate);
+    if (this.#learnedRps === candidate) {
+      this.#rpsTokens = Math.min(this.#rpsTokens, 0);
+      this.#rpsAt = now;
     }
   }
 

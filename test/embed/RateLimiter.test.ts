@@ -74,8 +74,8 @@ describe('Class: RateLimiter', () => {
     });
 
     it('halves again for a 429 of a request sent after the cut, never below 1', async () => {
-      // Prepare
-      const { limiter } = limiterWith({ maxConcurrency: 4 });
+      // Prepare: a fixed rate high enough never to wait, so only concurrency reacts
+      const { limiter } = limiterWith({ maxConcurrency: 4, rps: 1000, burst: 1000 });
 
       // Act
       const limits: number[] = [];
@@ -160,6 +160,45 @@ describe('Class: RateLimiter', () => {
         ...times.map((t) => times.filter((u) => u >= t && u < t + 1000).length),
       );
       expect(mostInOneSecond).toBe(5);
+    });
+
+    it('with no fixed rate, paces at 0.9x what a 429 refused, and probes upward after successes', async () => {
+      // Prepare: answers take 50 ms; 20 requests go out in the first second
+      const { limiter, clock } = limiterWith({ maxConcurrency: 100, increaseAfter: 10 });
+      const { grants, acquire } = track(limiter, clock);
+      for (let i = 0; i < 20; i++) acquire();
+      await settle();
+      await clock.advance(50);
+
+      // Act: one of them comes back 429
+      grants[0]?.release('throttled');
+      const learned = limiter.effectiveRps;
+      for (const grant of grants.slice(1)) grant.release('ok');
+      for (let i = 0; i < 10; i++) acquire();
+      for (let t = 0; t < 3000; t += 10) {
+        for (const grant of grants.slice(20)) if (grant.at + 50 === clock.now()) grant.release('ok');
+        await clock.advance(10);
+      }
+
+      // Assess: 18/s learned, so the next ten go about 56 ms apart, not all at once
+      expect(learned).toBeCloseTo(18);
+      const gaps = grants.slice(21, 30).map((grant, i) => grant.at - (grants[20 + i]?.at ?? 0));
+      expect(Math.min(...gaps)).toBeGreaterThanOrEqual(50);
+      expect(limiter.effectiveRps).toBeGreaterThan(18);
+    });
+
+    it('keeps a fixed rate as it is after a 429', async () => {
+      // Prepare
+      const { limiter, clock } = limiterWith({ rps: 4 });
+      const { grants, acquire } = track(limiter, clock);
+      acquire();
+      await settle();
+
+      // Act
+      grants[0]?.release('throttled');
+
+      // Assess
+      expect(limiter.effectiveRps).toBe(4);
     });
 
     it('defaults burst to 1', () => {
