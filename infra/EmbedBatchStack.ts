@@ -10,6 +10,7 @@ import { DataBucket } from './DataBucket.ts';
 import { EmbedBatchFunction } from './EmbedBatchFunction.ts';
 import { JobAlarms } from './JobAlarms.ts';
 import { JobQueue } from './JobQueue.ts';
+import { LargeFileStateMachine, readLargeFileConfig } from './LargeFileStateMachine.ts';
 import { ReindexSchedule } from './ReindexSchedule.ts';
 
 /**
@@ -47,6 +48,8 @@ export class EmbedBatchStack extends Stack {
   public readonly alarmTopic?: sns.ITopic;
   /** The scheduled reindex, when `reindexSchedule` is not `off`. */
   public readonly reindex?: ReindexSchedule;
+  /** The Distributed Map path for inputs over `largeFileBytes`. */
+  public readonly largeFiles: LargeFileStateMachine;
 
   constructor(scope: Construct, id: string, props: EmbedBatchStackProps) {
     super(scope, id, {
@@ -56,7 +59,7 @@ export class EmbedBatchStack extends Stack {
     const { config } = props;
 
     this.data = new DataBucket(this, 'Data');
-    // Lambda's maximum. Files that need longer are for the planned Distributed Map path (DESIGN.md), not this stack.
+    // Lambda's maximum. Files that need longer go to the Distributed Map path (`largeFiles`).
     const timeout = Duration.minutes(15);
     this.jobQueue = new JobQueue(this, 'Jobs', { consumerTimeout: timeout });
     this.apiKeySecret = this.createOrImportSecret(config.secretName);
@@ -97,6 +100,23 @@ export class EmbedBatchStack extends Stack {
       deadLetterQueue: this.jobQueue.deadLetterQueue,
       topic: this.alarmTopic,
     });
+
+    const largeFileConfig = readLargeFileConfig(this);
+    this.largeFiles = new LargeFileStateMachine(this, 'LargeFiles', {
+      bucket: this.data.bucket,
+      inputPrefix: config.inputPrefix,
+      outputPrefix: config.outputPrefix,
+      apiKeySecret: this.apiKeySecret,
+      baseUrl: config.baseUrl,
+      model: config.model,
+      rateBudgetRps: config.rateBudgetRps,
+      maxConcurrency: largeFileConfig.largeFileConcurrency,
+      requestConcurrency: config.requestConcurrency,
+      memorySize: config.memorySize,
+      entry: props.entry,
+      alarmTopic: this.alarmTopic,
+    });
+    this.largeFiles.routeFrom(this.job.function, largeFileConfig.largeFileBytes);
 
     if (config.reindexSchedule !== undefined) {
       this.reindex = new ReindexSchedule(this, 'Reindex', {
@@ -141,6 +161,10 @@ export class EmbedBatchStack extends Stack {
     new CfnOutput(this, 'ApiKeySecretName', {
       description: 'The API token secret',
       value: this.apiKeySecret.secretName,
+    });
+    new CfnOutput(this, 'LargeFileStateMachineArn', {
+      description: 'Runs inputs over largeFileBytes as byte-range shards (redrive a failed one to resume it)',
+      value: this.largeFiles.stateMachine.stateMachineArn,
     });
     new CfnOutput(this, 'FunctionName', {
       description: 'The job function',

@@ -1,7 +1,17 @@
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse } from 'aws-lambda';
 import { createHandler, type EmbedEvent, type EmbedHandler } from './lambda/createHandler.ts';
 import { loadConfig } from './lambda/loadConfig.ts';
 import { readSecret } from './lambda/readSecret.ts';
+import { sfnLargeFileRunStarter } from './lambda/startLargeFileRun.ts';
+import {
+  createReindexHandler,
+  type ReindexHandler,
+  type ReindexResult,
+} from './reindex/createReindexHandler.ts';
+import { sqsBatchSender } from './reindex/enqueueStale.ts';
+import { loadReindexConfig } from './reindex/loadReindexConfig.ts';
 import { createS3Client } from './store/createS3Client.ts';
 import { S3Store } from './store/S3Store.ts';
 
@@ -18,10 +28,40 @@ let wired: EmbedHandler | undefined;
  * the module load, and importing this file has no side effects.
  */
 export async function handler(event: EmbedEvent, context: Context): Promise<SQSBatchResponse | undefined> {
-  wired ??= createHandler({
-    config: loadConfig(process.env),
-    store: new S3Store(createS3Client(process.env)),
-    readSecret: (arn) => readSecret(arn),
-  });
+  if (wired === undefined) {
+    const config = loadConfig(process.env);
+    wired = createHandler({
+      config,
+      store: new S3Store(createS3Client(process.env)),
+      readSecret: (arn) => readSecret(arn),
+      // Large files go to the Step Functions Distributed Map when the stack deploys one.
+      startLargeFileRun:
+        config.stateMachineArn === undefined
+          ? undefined
+          : sfnLargeFileRunStarter(new SFNClient({}), config.stateMachineArn),
+    });
+  }
   return wired(event, context);
 }
+
+let reindexWired: ReindexHandler | undefined;
+
+/**
+ * Lambda entry point of the scheduled reindex (EventBridge Scheduler): sends
+ * an S3 notification for every input whose output is not current to the job
+ * queue. Only wiring, built on first use like `handler`.
+ */
+export async function reindex(event: unknown, context: Context): Promise<ReindexResult> {
+  reindexWired ??= createReindexHandler({
+    config: loadReindexConfig(process.env),
+    store: new S3Store(createS3Client(process.env)),
+    sendBatch: sqsBatchSender(new SQSClient({})),
+  });
+  return reindexWired(event, context);
+}
+
+/**
+ * The large-file state machine's entry points (planner, shard worker,
+ * finaliser), in this bundle so that every function deploys the same asset.
+ */
+export { finalise, plan, shard } from './shardHandlers.ts';

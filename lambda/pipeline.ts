@@ -1,17 +1,24 @@
 import { BatchBuilder } from './batch/BatchBuilder.ts';
 import { VectorCache } from './batch/VectorCache.ts';
 import type { BatchEmbedder, BatchEmbedding } from './embed/types.ts';
-import type { JobOptions, JobPorts, JobResult } from './pipelineTypes.ts';
+import type { JobOptions, JobPorts, JobProgress, JobResult } from './pipelineTypes.ts';
 import { detectFormat } from './read/detectFormat.ts';
 import { readRecords } from './read/readRecords.ts';
 import { PreviousOutput } from './reuse/PreviousOutput.ts';
 import { joinUri } from './store/uri.ts';
-import type { InputRecord, OutputFile, RejectedRecord, RequestStats, TokenStats } from './types.ts';
+import type {
+  InputRecord,
+  OutputFile,
+  ReadResult,
+  RejectedRecord,
+  RequestStats,
+  TokenStats,
+} from './types.ts';
 import { contentHash } from './write/contentHash.ts';
-import { ErrorsWriter } from './write/ErrorsWriter.ts';
+import { ERRORS_FILE, ErrorsWriter } from './write/ErrorsWriter.ts';
 import { beginOutput, commitOutput } from './write/OutputFolder.ts';
-import { defaultRowsPerPart, PartWriter } from './write/PartWriter.ts';
-import { buildUsageReport } from './write/UsageReport.ts';
+import { defaultRowsPerPart, PartWriter, type PartWriterOptions } from './write/PartWriter.ts';
+import { buildUsageReport, type UsageReport } from './write/UsageReport.ts';
 
 export { resolveJobOptions } from './resolveJobOptions.ts';
 
@@ -61,10 +68,8 @@ export async function runJob(
   const now = ports.now ?? (() => new Date());
   const startedAt = now();
   const startedMs = performance.now();
-  const { store, embedder, model } = ports;
+  const { store, model } = ports;
   const { format, gzip } = detectFormat(sourceUri);
-  // The embedder (and its rate limiter) may serve several files; usage counts this file only.
-  const before = snapshotCounters(embedder);
 
   const opened = await store.get(sourceUri);
   const previousManifest = await beginOutput(store, outputDir);
@@ -77,7 +82,116 @@ export async function runJob(
         dimensions: options.dimensions,
       });
 
-  const errors = new ErrorsWriter(store, joinUri(outputDir, 'errors.jsonl'));
+  let embedded: EmbeddedParts;
+  try {
+    const records = readRecords(opened.body, {
+      source: sourceUri,
+      format,
+      gzip,
+      textColumn: options.textColumn,
+      idColumn: options.idColumn,
+      keepColumns: options.keepColumns,
+      maxRecordBytes: options.maxRecordBytes,
+    });
+    embedded = await embedRecordsToParts(
+      records,
+      {
+        outputDir,
+        sourceUri,
+        errorsUri: joinUri(outputDir, ERRORS_FILE),
+        createdAt: startedAt,
+        previous,
+        startedMs,
+      },
+      options,
+      ports,
+    );
+  } catch (error) {
+    await previous?.dispose();
+    throw error;
+  }
+
+  const finishedAt = now();
+  const usage = buildUsageReport({
+    source: opened.info,
+    format: gzip ? `${format}+gzip` : format,
+    model,
+    dimensions: embedded.dimensions,
+    endpoint: ports.endpoint,
+    rows: embedded.rows,
+    tokens: embedded.tokens,
+    requests: embedded.requests,
+    startedAt,
+    finishedAt,
+    outputs: embedded.outputs,
+  });
+  const manifestUri = await commitOutput(store, outputDir, {
+    usage,
+    parts: embedded.outputs,
+    errors: embedded.errors,
+    format: options.format,
+    createdAt: finishedAt,
+  });
+  await previous?.dispose();
+  ports.onProgress?.(progressOf(embedded, startedMs));
+  return { usage, manifestUri };
+}
+
+/** Where `embedRecordsToParts` writes, and what it stamps on the parts. */
+export interface PartsTarget {
+  /** Folder of the part files. */
+  readonly outputDir: string;
+  /** The input file: schema metadata `source.uri`. */
+  readonly sourceUri: string;
+  /** Where the rejected records go (`errors.jsonl`, or a shard's partial errors file). */
+  readonly errorsUri: string;
+  /** Schema metadata `created_at`, the same in every part. */
+  readonly createdAt: Date;
+  /** Part file names. @default partFileName (`part-00000.parquet`, ...) */
+  readonly fileName?: PartWriterOptions['fileName'];
+  /** An earlier output lending its vectors (incremental reindex). @default none */
+  readonly previous?: PreviousOutput;
+  /** `performance.now()` when the job started, for progress. @default when this is called */
+  readonly startedMs?: number;
+}
+
+/** What `embedRecordsToParts` wrote and counted. */
+export interface EmbeddedParts {
+  readonly rows: UsageReport['rows'];
+  /** Vector length: as requested, or learned from the first answer; undefined when nothing was embedded. */
+  readonly dimensions: number | undefined;
+  /** Part files in row order, as `PartWriter.finish()` returned them. */
+  readonly outputs: OutputFile[];
+  /** The errors file, always written (empty when nothing was rejected). */
+  readonly errors: OutputFile;
+  /** This call's share of the embedder's counters (it may serve several files). */
+  readonly tokens: TokenStats;
+  readonly requests: RequestStats;
+}
+
+/**
+ * The pipeline below the output folder, shared by `runJob` (a whole file) and
+ * the distributed path's shard worker (a byte range of one): records ->
+ * dedupe -> batch -> embed (bounded, in order) -> part files + errors file.
+ *
+ * Writes nothing but parts (named by `target.fileName`) and the errors file;
+ * the caller owns the folder protocol (manifest, usage). On failure the
+ * errors file's temp data is dropped and the error is rethrown; parts already
+ * written stay for the caller's cleanup (a later commit removes them as stale).
+ */
+export async function embedRecordsToParts(
+  records: AsyncIterable<ReadResult>,
+  target: PartsTarget,
+  options: JobOptions,
+  ports: JobPorts,
+): Promise<EmbeddedParts> {
+  const startedMs = target.startedMs ?? performance.now();
+  const { store, embedder, model } = ports;
+  const { outputDir, sourceUri, previous } = target;
+  // The embedder (and its rate limiter) may serve several files; usage counts this call only.
+  const before = snapshotCounters(embedder);
+
+  const errors = new ErrorsWriter(store, target.errorsUri);
   let parts: PartWriter | undefined;
   let dimensions = options.dimensions;
   const cache = new VectorCache<VectorSource>(DEDUP_ENTRIES_BEFORE_DIMENSIONS);
@@ -161,7 +275,8 @@ export async function runJob(
           keepColumns: options.keepColumns,
           includeText: options.includeText,
           rowsPerPart: options.rowsPerPart ?? defaultRowsPerPart(dimensions),
-          createdAt: startedAt,
+          createdAt: target.createdAt,
+          fileName: target.fileName,
         });
       }
       await parts.add({ record: pending.record, contentHash: pending.hash, vector });
@@ -170,6 +285,8 @@ export async function runJob(
     progress();
   };
 
+  let outputs: OutputFile[];
+  let errorsFile: OutputFile;
   try {
     const limits = {
       maxInputs: options.batchSize,
@@ -191,15 +308,6 @@ export async function runJob(
       while (window.length >= limit) await drainHead();
     };
 
-    const records = readRecords(opened.body, {
-      source: sourceUri,
-      format,
-      gzip,
-      textColumn: options.textColumn,
-      idColumn: options.idColumn,
-      keepColumns: options.keepColumns,
-      maxRecordBytes: options.maxRecordBytes,
-    });
     for await (const result of records) {
       if (fatal !== undefined) throw fatal;
       ports.signal?.throwIfAborted();
@@ -235,39 +343,27 @@ export async function runJob(
       ports.signal?.throwIfAborted();
       await drainHead();
     }
+    outputs = parts ? await parts.finish() : [];
+    errorsFile = await errors.finish();
   } catch (error) {
     // Let requests in flight settle before giving up, so nothing runs on after the job failed.
     await Promise.allSettled(window.map((e) => e.unit.done));
     await errors.abort();
-    await previous?.dispose();
     throw error;
   }
+  return { rows, dimensions, outputs, errors: errorsFile, ...countersSince(embedder, before) };
+}
 
-  const outputs: OutputFile[] = parts ? await parts.finish() : [];
-  const errorsFile = await errors.finish();
-  const finishedAt = now();
-  const usage = buildUsageReport({
-    source: opened.info,
-    format: gzip ? `${format}+gzip` : format,
-    model,
-    dimensions,
-    endpoint: ports.endpoint,
-    rows,
-    ...countersSince(embedder, before),
-    startedAt,
-    finishedAt,
-    outputs,
-  });
-  const manifestUri = await commitOutput(store, outputDir, {
-    usage,
-    parts: outputs,
-    errors: errorsFile,
-    format: options.format,
-    createdAt: finishedAt,
-  });
-  await previous?.dispose();
-  progress();
-  return { usage, manifestUri };
+/** The final progress report of a finished job. */
+function progressOf(embedded: EmbeddedParts, startedMs: number): JobProgress {
+  return {
+    rowsRead: embedded.rows.read,
+    rowsEmbedded: embedded.rows.embedded,
+    rowsRejected: embedded.rows.rejected,
+    tokens: embedded.tokens.total,
+    retries: embedded.requests.retried,
+    elapsedMs: performance.now() - startedMs,
+  };
 }
 
 interface Counters {

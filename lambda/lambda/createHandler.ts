@@ -12,6 +12,7 @@ import { type EmbedObjectDeps, embedObject } from './embedObject.ts';
 import { describeConfig, type LambdaConfig } from './loadConfig.ts';
 import { publishOutcomeMetric, publishUsageMetrics } from './publishUsageMetrics.ts';
 import type { SecretReader } from './readSecret.ts';
+import type { LargeFileRunStarter } from './startLargeFileRun.ts';
 
 /** Everything the handler talks to; `handler.ts` passes the real ones, tests their own. */
 export interface HandlerDeps {
@@ -27,6 +28,11 @@ export interface HandlerDeps {
   readonly metrics?: Metrics;
   /** How often a running job logs progress. @default 30_000 */
   readonly progressIntervalMs?: number;
+  /**
+   * Starts the large-file state machine (`STATE_MACHINE_ARN`).
+   * @default none: every object is embedded inline, whatever its size
+   */
+  readonly startLargeFileRun?: LargeFileRunStarter;
 }
 
 /** The events the function receives: SQS batches of S3 notifications (deployed), or S3 notifications. */
@@ -72,6 +78,7 @@ export function createHandler(deps: HandlerDeps): EmbedHandler {
     logger,
     now: deps.now,
     progressIntervalMs: deps.progressIntervalMs,
+    startLargeFileRun: deps.startLargeFileRun,
   };
   logger.info('configuration', { config: describeConfig(config) });
 
@@ -83,6 +90,13 @@ export function createHandler(deps: HandlerDeps): EmbedHandler {
       const outcome = await embedObject(object, objectDeps, budget);
       if (outcome.status === 'ignored') {
         logger.info('ignored', { ...fields, reason: outcome.reason });
+      } else if (outcome.status === 'distributed') {
+        logger.info(outcome.alreadyStarted ? 'large file: run already started' : 'large file: run started', {
+          ...fields,
+          bytes: outcome.bytes,
+          outputDir: outcome.outputDir,
+          executionArn: outcome.executionArn,
+        });
       } else if (outcome.status === 'skipped') {
         logger.info(outcome.reason, { ...fields, outputDir: outcome.outputDir });
         publishOutcomeMetric(metrics, 'JobsSkipped');

@@ -3,6 +3,7 @@ import { createEmbedder } from '../embed/createEmbedder.ts';
 import { AuthenticationError } from '../errors.ts';
 import { runJob } from '../pipeline.ts';
 import type { JobOptions, JobProgress } from '../pipelineTypes.ts';
+import { detectFormat } from '../read/detectFormat.ts';
 import type { ObjectStore } from '../store/ObjectStore.ts';
 import { isOutputCurrent } from '../write/isOutputCurrent.ts';
 import { readManifest } from '../write/OutputFolder.ts';
@@ -12,6 +13,7 @@ import type { TimeBudget } from './createTimeBudget.ts';
 import type { S3ObjectRef } from './decodeS3Event.ts';
 import type { LambdaConfig } from './loadConfig.ts';
 import { outputDirFor } from './outputDirFor.ts';
+import type { LargeFileRunStarter } from './startLargeFileRun.ts';
 import { TimeLimitError } from './TimeLimitError.ts';
 
 /** What `embedObject` needs; built once per container by `createHandler`. */
@@ -24,6 +26,11 @@ export interface EmbedObjectDeps {
   readonly now?: () => Date;
   /** How often a running job logs its progress. @default 30_000 */
   readonly progressIntervalMs?: number;
+  /**
+   * Starts the distributed run of a large object (`STATE_MACHINE_ARN`).
+   * @default none: every object is embedded inline
+   */
+  readonly startLargeFileRun?: LargeFileRunStarter;
 }
 
 /** How one object ended, when it did not fail. */
@@ -32,6 +39,15 @@ export type ObjectOutcome =
   | { readonly status: 'ignored'; readonly reason: string }
   /** Nothing to do (already complete, or the object is gone). */
   | { readonly status: 'skipped'; readonly reason: string; readonly outputDir: string }
+  /** Over `LARGE_FILE_BYTES`: handed to the large-file state machine, which writes the output. */
+  | {
+      readonly status: 'distributed';
+      readonly outputDir: string;
+      readonly bytes: number;
+      readonly executionArn: string;
+      /** A run of this object version had been started before (a duplicate delivery). */
+      readonly alreadyStarted: boolean;
+    }
   | {
       readonly status: 'done';
       readonly outputDir: string;
@@ -50,7 +66,10 @@ export type ObjectOutcome =
  *   first and written last, deterministic part names, stale parts removed)
  *   replaces whatever a crashed or concurrent attempt left;
  * - the time budget's signal stops the pipeline before Lambda's limit, which
- *   then fails with a `TimeLimitError`, never with a truncated output.
+ *   then fails with a `TimeLimitError`, never with a truncated output;
+ * - an object over `LARGE_FILE_BYTES` (not gzip) goes to the large-file state
+ *   machine when one is configured, under an execution name derived from
+ *   bucket, key and ETag, so a duplicate delivery starts no second run.
  *
  * @throws whatever failed the job (the message is then retried).
  */
@@ -91,6 +110,27 @@ export async function embedObject(
     })
   ) {
     return { status: 'skipped', reason: 'already complete', outputDir };
+  }
+
+  if (
+    deps.startLargeFileRun !== undefined &&
+    current.bytes > config.largeFileBytes &&
+    // A gzip stream cannot be read from the middle: one shard would be this invocation again.
+    !detectFormat(ref.key).gzip
+  ) {
+    const run = await deps.startLargeFileRun({
+      bucket: ref.bucket,
+      key: ref.key,
+      etag: current.etag,
+      size: current.bytes,
+    });
+    return {
+      status: 'distributed',
+      outputDir,
+      bytes: current.bytes,
+      executionArn: run.executionArn,
+      alreadyStarted: run.alreadyStarted,
+    };
   }
 
   const apiKey = await deps.apiKey.get();

@@ -52,6 +52,24 @@ export interface LambdaConfig {
    * limit, leaving room to log, flush metrics and answer SQS. @default 30000
    */
   readonly timeMarginMs: number;
+  /**
+   * `STATE_MACHINE_ARN`: the large-file state machine (a Step Functions
+   * Distributed Map over byte-range shards). Unset: every file is embedded inline.
+   */
+  readonly stateMachineArn?: string;
+  /**
+   * `LARGE_FILE_BYTES`: objects over this size go to the state machine
+   * (when set; gzip objects never do: they cannot be split). @default 32 MiB
+   */
+  readonly largeFileBytes: number;
+  /** `SHARD_BYTES`: the planner's target shard size in bytes. @default 64 MiB */
+  readonly shardBytes: number;
+  /**
+   * `SHARD_RECORDS`: most records in one shard, so a shard fits one
+   * invocation at the per-worker request rate.
+   * @default `EMBED_RPS` x batch size x 600 s when `EMBED_RPS` is set, else no limit
+   */
+  readonly shardRecords?: number;
   /** `POWERTOOLS_SERVICE_NAME`. @default 'embed-batch' */
   readonly serviceName: string;
   /** `POWERTOOLS_METRICS_NAMESPACE`. @default 'EmbedBatch' */
@@ -59,6 +77,9 @@ export interface LambdaConfig {
 }
 
 const FORMATS: readonly OutputFormat[] = ['parquet', 'arrow', 'both'];
+/** See README-distributed.md: about what one invocation embeds in 15 minutes at IONOS's default share. */
+const DEFAULT_LARGE_FILE_BYTES = 32 * 1024 * 1024;
+const DEFAULT_SHARD_BYTES = 64 * 1024 * 1024;
 
 /**
  * Reads, trims and validates the function's environment into one typed
@@ -124,6 +145,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): LambdaConfig {
     idColumn,
     keepColumns,
     timeMarginMs: nonNegativeInteger(env, 'EMBED_TIME_MARGIN_MS') ?? 30_000,
+    stateMachineArn: stateMachineArn(env),
+    largeFileBytes: positiveInteger(env, 'LARGE_FILE_BYTES') ?? DEFAULT_LARGE_FILE_BYTES,
+    shardBytes: positiveInteger(env, 'SHARD_BYTES') ?? DEFAULT_SHARD_BYTES,
+    shardRecords: positiveInteger(env, 'SHARD_RECORDS'),
     serviceName: clean(env.POWERTOOLS_SERVICE_NAME) ?? 'embed-batch',
     metricsNamespace: clean(env.POWERTOOLS_METRICS_NAMESPACE) ?? 'EmbedBatch',
   };
@@ -163,6 +188,16 @@ function apiKeySource(env: NodeJS.ProcessEnv): ApiKeySource {
     if (token !== undefined) return { kind: 'env', variable, value: () => token };
   }
   return { kind: 'none' };
+}
+
+function stateMachineArn(env: NodeJS.ProcessEnv): string | undefined {
+  const arn = clean(env.STATE_MACHINE_ARN);
+  if (arn !== undefined && !/^arn:aws[a-z-]*:states:[^:]*:\d{12}:stateMachine:[A-Za-z0-9_-]+$/.test(arn)) {
+    throw new ConfigError(
+      `Expected \`STATE_MACHINE_ARN\` to be a Step Functions state machine ARN (arn:aws:states:...:stateMachine:...), got ${arn}`,
+    );
+  }
+  return arn;
 }
 
 function clean(value: string | undefined): string | undefined {

@@ -41,6 +41,11 @@ export interface PartWriterOptions {
   readonly maxPartStringChars?: number;
   /** BYTE_STREAM_SPLIT encoding of the embedding floats in Parquet (about 9 % smaller with ZSTD). @default true */
   readonly byteStreamSplit?: boolean;
+  /**
+   * Names part `index` (0-based) of a given extension; must match `PART_FILE_PATTERN`
+   * so that a later run can clean it up. @default partFileName
+   */
+  readonly fileName?: (index: number, extension: 'parquet' | 'arrow') => string;
 }
 
 /**
@@ -71,8 +76,12 @@ export function partFileName(index: number, extension: 'parquet' | 'arrow'): str
   return `part-${String(index).padStart(5, '0')}.${extension}`;
 }
 
-/** File names a `PartWriter` produces (and `finalizeOutput` may clean up). */
-export const PART_FILE_PATTERN = /^part-\d{5,}\.(parquet|arrow)$/;
+/**
+ * File names a `PartWriter` produces (and `commitOutput` may clean up):
+ * `part-00000.parquet`, or `part-00003-00000.parquet` for part 0 of shard 3
+ * of a distributed run.
+ */
+export const PART_FILE_PATTERN = /^part-\d{5,}(?:-\d{5,})?\.(parquet|arrow)$/;
 
 /**
  * Writes embedded rows as bounded part files (`part-00000.parquet`, ...).
@@ -102,6 +111,7 @@ export class PartWriter {
   readonly #byteStreamSplit: boolean;
   readonly #requestedRowsPerPart: number | undefined;
   readonly #requestedRowGroupRows: number | undefined;
+  readonly #fileName: (index: number, extension: 'parquet' | 'arrow') => string;
 
   #layout: EmbeddingTableLayout | undefined;
   #rowsPerPart = 0;
@@ -133,6 +143,7 @@ export class PartWriter {
     this.#byteStreamSplit = options.byteStreamSplit ?? true;
     this.#requestedRowsPerPart = options.rowsPerPart;
     this.#requestedRowGroupRows = options.rowGroupRows;
+    this.#fileName = options.fileName ?? partFileName;
 
     if (!['parquet', 'arrow', 'both'].includes(this.#format)) {
       throw new ConfigError(
@@ -284,13 +295,13 @@ export class PartWriter {
     table = undefined;
 
     if (parquet !== undefined) {
-      const uri = joinUri(this.#dir, partFileName(index, 'parquet'));
+      const uri = joinUri(this.#dir, this.#fileName(index, 'parquet'));
       const { bytes } = await this.#store.put(uri, parquet);
       this.#outputs.push({ uri, rows: rowCount, bytes });
       parquet = undefined;
     }
     if (arrow !== undefined) {
-      const uri = joinUri(this.#dir, partFileName(index, 'arrow'));
+      const uri = joinUri(this.#dir, this.#fileName(index, 'arrow'));
       const { bytes } = await this.#store.put(uri, arrow);
       this.#outputs.push({ uri, rows: rowCount, bytes });
     }

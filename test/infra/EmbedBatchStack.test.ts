@@ -55,7 +55,11 @@ describe('Stack: EmbedBatchStack', () => {
     [bucketId] = only(template, 'AWS::S3::Bucket', { VersioningConfiguration: { Status: 'Enabled' } });
     [queueId] = only(template, 'AWS::SQS::Queue', { RedrivePolicy: Match.anyValue() });
     [deadLetterQueueId] = only(template, 'AWS::SQS::Queue', { RedrivePolicy: Match.absent() });
-    [functionId] = only(template, 'AWS::Lambda::Function', { Runtime: 'nodejs24.x' });
+    // The job function; the large-file state machine's functions share its bundle with other handlers.
+    [functionId] = only(template, 'AWS::Lambda::Function', {
+      Runtime: 'nodejs24.x',
+      Handler: 'index.handler',
+    });
     [secretId] = only(template, 'AWS::SecretsManager::Secret');
   });
 
@@ -261,10 +265,11 @@ describe('Stack: EmbedBatchStack', () => {
 
     it('logs to its own log group, kept for a month', () => {
       // Assess
-      const [logGroupId] = only(template, 'AWS::Logs::LogGroup', { RetentionInDays: 30 });
-      template.hasResourceProperties('AWS::Lambda::Function', {
-        Runtime: 'nodejs24.x',
-        LoggingConfig: { LogGroup: { Ref: logGroupId } },
+      const resources = template.toJSON().Resources;
+      const logGroupId = resources[functionId].Properties.LoggingConfig.LogGroup.Ref;
+      expect(resources[logGroupId]).toMatchObject({
+        Type: 'AWS::Logs::LogGroup',
+        Properties: { RetentionInDays: 30 },
       });
     });
 
@@ -456,7 +461,8 @@ describe('Stack: EmbedBatchStack', () => {
         TopicArn: { Ref: topicId },
       });
       const alarms = Object.values(withEmail.findResources('AWS::CloudWatch::Alarm'));
-      expect(alarms).toHaveLength(4);
+      // The job's four and the large-file state machine's failed executions.
+      expect(alarms).toHaveLength(5);
       for (const alarm of alarms) {
         expect(alarm.Properties.AlarmActions).toEqual([{ Ref: topicId }]);
       }

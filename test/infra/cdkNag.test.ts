@@ -28,6 +28,31 @@ function synthWithChecks(overrides: Record<string, unknown> = {}): App {
   return app;
 }
 
+/**
+ * What the large-file state machine adds (`infra/LargeFileStateMachine.ts`, each acknowledged there):
+ * X-Ray and log delivery on `*`, S3 object prefixes, CDK's invoke grant on
+ * function versions, and the Distributed Map's child executions.
+ */
+const SM_EXECUTIONS =
+  'arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"LargeFilesStateMachineFD2BBAB8"}]}]}';
+const LARGE_FILE_FINDINGS = [
+  'AwsSolutions-IAM5[Resource::*] @ EmbedBatch/LargeFiles/Finalise/Role/DefaultPolicy/Resource',
+  'AwsSolutions-IAM5[Resource::*] @ EmbedBatch/LargeFiles/Plan/Role/DefaultPolicy/Resource',
+  'AwsSolutions-IAM5[Resource::*] @ EmbedBatch/LargeFiles/Shard/Role/DefaultPolicy/Resource',
+  'AwsSolutions-IAM5[Resource::*] @ EmbedBatch/LargeFiles/StateMachine/Role/DefaultPolicy/Resource',
+  'AwsSolutions-IAM5[Resource::<DataBucketE6B0FAA8.Arn>/input/*] @ EmbedBatch/LargeFiles/Plan/Role/DefaultPolicy/Resource',
+  'AwsSolutions-IAM5[Resource::<DataBucketE6B0FAA8.Arn>/input/*] @ EmbedBatch/LargeFiles/Shard/Role/DefaultPolicy/Resource',
+  'AwsSolutions-IAM5[Resource::<DataBucketE6B0FAA8.Arn>/output/*] @ EmbedBatch/LargeFiles/Finalise/Role/DefaultPolicy/Resource',
+  'AwsSolutions-IAM5[Resource::<DataBucketE6B0FAA8.Arn>/output/*] @ EmbedBatch/LargeFiles/Plan/Role/DefaultPolicy/Resource',
+  'AwsSolutions-IAM5[Resource::<DataBucketE6B0FAA8.Arn>/output/*] @ EmbedBatch/LargeFiles/Shard/Role/DefaultPolicy/Resource',
+  'AwsSolutions-IAM5[Resource::<DataBucketE6B0FAA8.Arn>/output/*] @ EmbedBatch/LargeFiles/StateMachine/Role/DefaultPolicy/Resource',
+  'AwsSolutions-IAM5[Resource::<LargeFilesFinaliseFunction571F8768.Arn>:*] @ EmbedBatch/LargeFiles/StateMachine/Role/DefaultPolicy/Resource',
+  'AwsSolutions-IAM5[Resource::<LargeFilesPlanFunctionCC2BE109.Arn>:*] @ EmbedBatch/LargeFiles/StateMachine/Role/DefaultPolicy/Resource',
+  'AwsSolutions-IAM5[Resource::<LargeFilesShardFunctionE3DDF3A2.Arn>:*] @ EmbedBatch/LargeFiles/StateMachine/Role/DefaultPolicy/Resource',
+  `AwsSolutions-IAM5[Resource::${SM_EXECUTIONS}/*:*] @ EmbedBatch/LargeFiles/StateMachine/DistributedMapPolicy/Resource`,
+  `AwsSolutions-IAM5[Resource::${SM_EXECUTIONS}:*] @ EmbedBatch/LargeFiles/StateMachine/DistributedMapPolicy/Resource`,
+];
+
 const VARIANTS: [string, Record<string, unknown>][] = [
   ['the default settings', {}],
   ['an alarm email', { alarmEmail: 'ops@example.com' }],
@@ -93,13 +118,16 @@ describe('Stack: EmbedBatchStack', () => {
       const acknowledged = acknowledgments(app);
 
       // Assess: every finding is acknowledged and every acknowledgment answers a finding.
-      expect(findings.sort()).toEqual([
-        'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole] @ EmbedBatch/BucketNotificationsHandler050a0587b7544547bf325f094a3db834/Role/Resource',
-        'AwsSolutions-IAM5[Resource::*] @ EmbedBatch/Embed/Role/DefaultPolicy/Resource',
-        'AwsSolutions-IAM5[Resource::<DataBucketE6B0FAA8.Arn>/input/*] @ EmbedBatch/Embed/Role/DefaultPolicy/Resource',
-        'AwsSolutions-IAM5[Resource::<DataBucketE6B0FAA8.Arn>/output/*] @ EmbedBatch/Embed/Role/DefaultPolicy/Resource',
-        'AwsSolutions-SMG4 @ EmbedBatch/ApiKeySecret/Resource',
-      ]);
+      expect(findings.sort()).toEqual(
+        [
+          'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole] @ EmbedBatch/BucketNotificationsHandler050a0587b7544547bf325f094a3db834/Role/Resource',
+          'AwsSolutions-IAM5[Resource::*] @ EmbedBatch/Embed/Role/DefaultPolicy/Resource',
+          'AwsSolutions-IAM5[Resource::<DataBucketE6B0FAA8.Arn>/input/*] @ EmbedBatch/Embed/Role/DefaultPolicy/Resource',
+          'AwsSolutions-IAM5[Resource::<DataBucketE6B0FAA8.Arn>/output/*] @ EmbedBatch/Embed/Role/DefaultPolicy/Resource',
+          'AwsSolutions-SMG4 @ EmbedBatch/ApiKeySecret/Resource',
+          ...LARGE_FILE_FINDINGS,
+        ].sort(),
+      );
       for (const finding of findings) {
         const [rule, resourcePath] = finding.split(' @ ') as [string, string];
         expect(

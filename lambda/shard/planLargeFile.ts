@@ -1,0 +1,137 @@
+import { randomUUID } from 'node:crypto';
+import { InputError } from '../errors.ts';
+import type { JobOptions } from '../pipelineTypes.ts';
+import { detectFormat } from '../read/detectFormat.ts';
+import { resolveCsvColumns } from '../read/resolveCsvColumns.ts';
+import type { ObjectStore } from '../store/ObjectStore.ts';
+import { isS3Uri, parseS3Uri } from '../store/uri.ts';
+import { beginOutput } from '../write/OutputFolder.ts';
+import { planShards, type ShardLayout } from './planShards.ts';
+import { type PlanSummary, type ShardPlan, type ShardTask, shardFiles } from './ShardPlan.ts';
+
+/** How to cut a file, and the job it is cut for. */
+export interface PlanLargeFileOptions {
+  /** A shard ends at the first record boundary at or past this many bytes from its start. */
+  readonly shardBytes: number;
+  /** A shard also ends once it holds this many records. @default no limit */
+  readonly shardRecords?: number;
+  /** The job's options (columns, record size limit, output format). */
+  readonly job: JobOptions;
+  /** Model id the workers will use. */
+  readonly model: string;
+  /** Endpoint base URL recorded in usage.json when no shard reports one (an empty file). */
+  readonly endpoint: string;
+}
+
+/** What the planner talks to. */
+export interface PlanPorts {
+  readonly store: ObjectStore;
+  /** @default () => new Date() */
+  readonly now?: () => Date;
+  /** @default randomUUID */
+  readonly runId?: () => string;
+}
+
+/**
+ * The planner of the distributed path. One streaming pass over the object
+ * (never buffered whole) finds record boundaries and cuts it into shards;
+ * then, in the output folder:
+ *
+ * 1. `manifest.json` is deleted first (`beginOutput`), so the folder does not
+ *    look complete while shards write new parts, and a leftover `_shards/` of
+ *    an earlier run is removed;
+ * 2. `_shards/shards.json` (the Distributed Map's items) and
+ *    `_shards/plan.json` (what every worker reads) are written.
+ *
+ * A gzip object cannot be read from the middle: it gets one shard covering
+ * all of it (its records are not counted). The handler sends gzip inline, so
+ * this only happens when a run is started by hand.
+ *
+ * @throws {InputError} when the object is missing, or the reader could not read it
+ *   either (a CSV quote never closed, a header without the text column).
+ */
+export async function planLargeFile(
+  sourceUri: string,
+  outputDir: string,
+  options: PlanLargeFileOptions,
+  ports: PlanPorts,
+): Promise<PlanSummary> {
+  const { store } = ports;
+  const startedAt = (ports.now ?? (() => new Date()))();
+  const runId = (ports.runId ?? randomUUID)();
+  const { format, gzip } = detectFormat(sourceUri);
+  const { job } = options;
+
+  let layout: ShardLayout;
+  let info: { etag?: string; bytes: number };
+  if (gzip) {
+    const head = await store.head(sourceUri);
+    if (head === undefined) throw new InputError(`no such object: ${sourceUri}`);
+    info = head;
+    const whole = { index: 0, start: 0, end: head.bytes - 1, recordOffset: 0, lineOffset: 0, records: null };
+    layout = { shards: head.bytes > 0 ? [whole] : [], records: null, bytes: head.bytes };
+    await clearOutput(store, outputDir);
+  } else {
+    const opened = await store.get(sourceUri);
+    info = opened.info;
+    await clearOutput(store, outputDir);
+    layout = await planShards(opened.body, {
+      format,
+      source: sourceUri,
+      maxRecordBytes: job.maxRecordBytes,
+      shardBytes: options.shardBytes,
+      shardRecords: options.shardRecords,
+    });
+    // The first shard's reader would fail on it; fail before any worker starts.
+    if (layout.csvHeader !== undefined) resolveCsvColumns(layout.csvHeader, { source: sourceUri, ...job });
+  }
+
+  const planUri = shardFiles.plan(outputDir);
+  const tasksUri = shardFiles.tasks(outputDir);
+  const tasks: ShardTask[] = layout.shards.map((shard) => ({
+    planUri,
+    runId,
+    index: shard.index,
+    start: shard.start,
+    end: shard.end,
+    recordOffset: shard.recordOffset,
+    lineOffset: shard.lineOffset,
+    records: shard.records,
+  }));
+  const plan: ShardPlan = {
+    version: 1,
+    runId,
+    source: { uri: sourceUri, etag: info.etag ?? null, bytes: info.bytes },
+    format,
+    gzip,
+    outputDir,
+    csvHeader: layout.csvHeader ?? null,
+    records: layout.records,
+    shards: tasks.length,
+    job: { model: options.model, outputFormat: job.format, endpoint: options.endpoint },
+    startedAt: startedAt.toISOString(),
+  };
+  await store.put(tasksUri, `${JSON.stringify(tasks)}\n`);
+  await store.put(planUri, `${JSON.stringify(plan, null, 2)}\n`);
+
+  const summary: PlanSummary = {
+    runId,
+    planUri,
+    outputDir,
+    sourceUri,
+    etag: plan.source.etag,
+    shards: tasks.length,
+    records: layout.records,
+  };
+  if (!isS3Uri(tasksUri)) return summary;
+  const { bucket, key } = parseS3Uri(tasksUri);
+  return { ...summary, itemReader: { bucket, key } };
+}
+
+/** Deletes the manifest (first) and whatever an earlier distributed run left in `_shards/`. */
+async function clearOutput(store: ObjectStore, outputDir: string): Promise<void> {
+  await beginOutput(store, outputDir);
+  const leftovers: string[] = [];
+  for await (const object of store.list(shardFiles.scratch(outputDir))) leftovers.push(object.uri);
+  if (leftovers.length > 0) await store.delete(leftovers);
+}
