@@ -1,6 +1,7 @@
 import { BatchBuilder } from './batch/BatchBuilder.ts';
 import { VectorCache } from './batch/VectorCache.ts';
 import type { BatchEmbedder, BatchEmbedding } from './embed/types.ts';
+import { InputError } from './errors.ts';
 import type { JobOptions, JobPorts, JobProgress, JobResult } from './pipelineTypes.ts';
 import { detectFormat } from './read/detectFormat.ts';
 import { readRecords } from './read/readRecords.ts';
@@ -12,6 +13,7 @@ import type {
   ReadResult,
   RejectedRecord,
   RequestStats,
+  SourceInfo,
   TokenStats,
 } from './types.ts';
 import { contentHash } from './write/contentHash.ts';
@@ -71,7 +73,9 @@ export async function runJob(
   const { store, model } = ports;
   const { format, gzip } = detectFormat(sourceUri);
 
-  const opened = await store.get(sourceUri);
+  // A missing source fails before the output folder is touched.
+  if ((await store.head(sourceUri)) === undefined)
+    throw new InputError(`no such file or object: ${sourceUri}`);
   const previousManifest = await beginOutput(store, outputDir);
   // Rerunning the same export: unchanged texts take their vector from the earlier output.
   const previous = options.full
@@ -83,7 +87,11 @@ export async function runJob(
       });
 
   let embedded: EmbeddedParts;
+  let source: SourceInfo;
   try {
+    // Opened only now: staging the earlier output can take a while, and an S3 stream must not sit idle meanwhile.
+    const opened = await store.get(sourceUri);
+    source = opened.info;
     const records = readRecords(opened.body, {
       source: sourceUri,
       format,
@@ -113,7 +121,7 @@ export async function runJob(
 
   const finishedAt = now();
   const usage = buildUsageReport({
-    source: opened.info,
+    source,
     format: gzip ? `${format}+gzip` : format,
     model,
     dimensions: embedded.dimensions,
@@ -288,12 +296,14 @@ export async function embedRecordsToParts(
   let outputs: OutputFile[];
   let errorsFile: OutputFile;
   try {
-    const limits = {
-      maxInputs: options.batchSize,
+    // A server that refused larger batches (413) gets batches of the size it took, not pieces of bigger ones.
+    const maxInputs = (): number => Math.min(options.batchSize, embedder.maxInputs ?? options.batchSize);
+    const limits = () => ({
+      maxInputs: maxInputs(),
       maxTokens: options.maxBatchTokens,
       maxBytes: options.maxBatchBytes,
-    };
-    let builder = new BatchBuilder(limits);
+    });
+    let builder = new BatchBuilder(limits());
     // Records that need no request (duplicates, reused) still wait in an entry; cap it so memory stays flat.
     const maxRecordsPerEntry = Math.max(1_024, options.batchSize * 4);
     let entry = newEntry();
@@ -301,7 +311,7 @@ export async function embedRecordsToParts(
       entry.unit.texts.push(...builder.take());
       dispatch(entry);
       entry = newEntry();
-      builder = new BatchBuilder(limits);
+      builder = new BatchBuilder(limits());
       // The first batch goes alone: bad credentials, an unknown model or the
       // dimension show up after one request instead of a window's worth.
       const limit = answered ? windowSize : 1;
@@ -336,7 +346,7 @@ export async function embedRecordsToParts(
       const slot = { unit: entry.unit, index: builder.add(record.text) };
       cache.set(hash, slot);
       entry.records.push({ record, hash, source: slot });
-      if (builder.size >= options.batchSize) await flush();
+      if (builder.size >= maxInputs()) await flush();
     }
     if (entry.records.length > 0) await flush();
     while (window.length > 0) {

@@ -13,6 +13,7 @@ import { emptyRequestStats, type RequestStats, type TokenStats } from '../types.
 import { statusKey } from './errorFromResponse.ts';
 import { estimateTokens as defaultEstimateTokens } from './modelFacts.ts';
 import type { RateLimiter } from './RateLimiter.ts';
+import { statedInputLimit } from './statedInputLimit.ts';
 import type { BatchEmbedder, BatchEmbedding, EmbeddingsTransport } from './types.ts';
 
 /** Options of {@link ResilientEmbedder}. */
@@ -129,6 +130,11 @@ export class ResilientEmbedder implements BatchEmbedder {
     return this.#dimensions;
   }
 
+  /** Most inputs per request the endpoint took after refusing more with a 413; undefined until then. */
+  get maxInputs(): number | undefined {
+    return Number.isFinite(this.#inputCap) ? this.#inputCap : undefined;
+  }
+
   /** Attempts that failed and were tried again so far (for a progress display). */
   get retries(): number {
     return this.requests.retried;
@@ -172,11 +178,13 @@ export class ResilientEmbedder implements BatchEmbedder {
           rejected: [{ index: 0, reason: error.serverMessage ?? error.message }],
         };
       }
-      const half = Math.ceil(texts.length / 2);
-      const result = await this.#embedInPieces(texts, half, signal);
-      // Halves that passed whole mean the server caps inputs per request: remember it. A refusal
+      // The server may say how many it takes; otherwise halve until the pieces pass.
+      const stated = statedInputLimit(error.serverMessage);
+      const size = stated !== undefined && stated < texts.length ? stated : Math.ceil(texts.length / 2);
+      const result = await this.#embedInPieces(texts, size, signal);
+      // Pieces that passed whole mean the server caps inputs per request: remember it. A refusal
       // of single inputs means one text was too long, which says nothing about batch sizes.
-      if (result.rejected.length === 0) this.#inputCap = Math.min(this.#inputCap, half);
+      if (result.rejected.length === 0) this.#inputCap = Math.min(this.#inputCap, size);
       return result;
     }
   }

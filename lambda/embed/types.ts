@@ -50,4 +50,6 @@ export interface BatchEmbedder {
   embedBatch(texts: readonly string[]): Promise<BatchEmbedding>;
   readonly requests: RequestStats;
   readonly tokens: TokenStats;
+  /** Most inputs per request the endpoint has shown it takes after refusing more (413); undefined until then. */
+  readonly maxInputs?: number;
 }

@@ -149,11 +149,28 @@ describe('Class: ResilientEmbedder', () => {
     expect(performance.now() - started).toBeGreaterThanOrEqual(195);
   });
 
-  it('splits a batch refused as too large into halves until they pass', async () => {
-    // Prepare: the server takes at most 2 inputs per request.
+  it('goes straight to the input limit a 413 states', async () => {
+    // Prepare: the server takes at most 2 inputs per request, and says so.
     const tooMany = (texts: readonly string[]) =>
       texts.length > 2
-        ? new PayloadTooLargeError('too many', { status: 413, serverMessage: 'max 2' })
+        ? new PayloadTooLargeError('too many', { status: 413, serverMessage: 'max 2 inputs per request' })
+        : undefined;
+    const { embedder, transport } = embedderWith(Array.from({ length: 10 }, () => tooMany));
+
+    // Act
+    const result = await embedder.embedBatch(TEXTS);
+
+    // Assess
+    expect(result).toEqual({ vectors: expected(TEXTS), rejected: [] });
+    expect(transport.calls.map((call) => call.length)).toEqual([5, 2, 2, 1]);
+    expect(embedder.maxInputs).toBe(2);
+  });
+
+  it('splits a batch refused as too large into halves until they pass', async () => {
+    // Prepare: the server takes at most 2 inputs per request, and does not say so.
+    const tooMany = (texts: readonly string[]) =>
+      texts.length > 2
+        ? new PayloadTooLargeError('too many', { status: 413, serverMessage: 'too many inputs' })
         : undefined;
     const { embedder, transport } = embedderWith(Array.from({ length: 10 }, () => tooMany));
 
