@@ -76,6 +76,16 @@ describe('Command: embed-batch run with s3:// input and output', () => {
       await outputFolder('vectors/more products/'),
       await expectedJsonlRows(path.join(FIXTURES, 'products.jsonl')),
     );
+
+    // Act: search the output where it lies
+    const search = await spawnCli(
+      ['search', `s3://${BUCKET}/vectors/2026/products`, 'coffee dripper', '-k', '1'],
+      env,
+    );
+
+    // Assess
+    expect(search.status, search.raw).toBe(0);
+    expect(search.stdout).toEqual([expect.stringMatching(/^1\. 0\.\d{4}\s+P-1007\s/)]);
   });
 });
 
