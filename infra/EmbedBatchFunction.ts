@@ -10,7 +10,7 @@ import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { HANDLER_ENTRY, handlerBundling, PROJECT_ROOT } from './bundling.ts';
-import { integerProp, PropsError } from './errors.ts';
+import { integerProp, keyPrefixProps, PropsError, positiveNumberProp } from './errors.ts';
 
 /** Props of `EmbedBatchFunction`. */
 export interface EmbedBatchFunctionProps {
@@ -83,23 +83,8 @@ export class EmbedBatchFunction extends Construct {
     const requestConcurrency = integerProp(props.requestConcurrency ?? 4, 'requestConcurrency', 1);
     const timeout = props.timeout ?? Duration.minutes(15);
     integerProp(timeout.toSeconds(), 'timeout (seconds)', 1, 900);
-    if (!(props.rpsPerInvocation > 0) || !Number.isFinite(props.rpsPerInvocation)) {
-      throw new PropsError(
-        'rpsPerInvocation',
-        `Expected \`rpsPerInvocation\` to be a positive number, got ${props.rpsPerInvocation}`,
-      );
-    }
-    for (const [name, value] of [
-      ['inputPrefix', props.inputPrefix],
-      ['outputPrefix', props.outputPrefix],
-    ] as const) {
-      if (!/^[^*?]+\/$/.test(value)) {
-        throw new PropsError(
-          name,
-          `Expected \`${name}\` to be a key prefix ending in / without * or ?, got ${value}`,
-        );
-      }
-    }
+    positiveNumberProp(props.rpsPerInvocation, 'rpsPerInvocation');
+    keyPrefixProps(props);
     if (
       props.inputPrefix.startsWith(props.outputPrefix) ||
       props.outputPrefix.startsWith(props.inputPrefix)

@@ -14,7 +14,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct, type IConstruct } from 'constructs';
 import { HANDLER_ENTRY, handlerBundling, PROJECT_ROOT } from './bundling.ts';
-import { integerProp, PropsError, StackConfigError } from './errors.ts';
+import { integerProp, keyPrefixProps, PropsError, positiveNumberProp, StackConfigError } from './errors.ts';
 
 /** Defaults of the large-file context keys; `cdk.json` repeats them so they are visible. */
 export const LARGE_FILE_DEFAULTS = {
@@ -161,23 +161,8 @@ export class LargeFileStateMachine extends Construct {
     const memorySize = integerProp(props.memorySize ?? 1769, 'memorySize', 128, 10_240);
     const requestConcurrency = integerProp(props.requestConcurrency ?? 4, 'requestConcurrency', 1, 64);
     const shardBytes = integerProp(props.shardBytes ?? 64 * 1024 * 1024, 'shardBytes', 1);
-    if (!(props.rateBudgetRps > 0) || !Number.isFinite(props.rateBudgetRps)) {
-      throw new PropsError(
-        'rateBudgetRps',
-        `Expected \`rateBudgetRps\` to be a positive number, got ${props.rateBudgetRps}`,
-      );
-    }
-    for (const [name, value] of [
-      ['inputPrefix', props.inputPrefix],
-      ['outputPrefix', props.outputPrefix],
-    ] as const) {
-      if (!/^[^*?]+\/$/.test(value)) {
-        throw new PropsError(
-          name,
-          `Expected \`${name}\` to be a key prefix ending in / without * or ?, got ${value}`,
-        );
-      }
-    }
+    positiveNumberProp(props.rateBudgetRps, 'rateBudgetRps');
+    keyPrefixProps(props);
     // Rounded down, so all workers together never exceed the budget.
     this.rpsPerWorker = Math.floor((props.rateBudgetRps / maxConcurrency) * 1000 + 1e-9) / 1000;
     if (!(this.rpsPerWorker > 0)) {

@@ -13,7 +13,7 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { HANDLER_ENTRY, handlerBundling, PROJECT_ROOT } from './bundling.ts';
-import { integerProp, PropsError } from './errors.ts';
+import { integerProp, keyPrefixProps, PropsError } from './errors.ts';
 
 /** Props of `ReindexSchedule`. */
 export interface ReindexScheduleProps {
@@ -99,17 +99,7 @@ export class ReindexSchedule extends Construct {
         `Expected \`schedule\` to be a rate(...) or cron(...) expression, got ${props.schedule}`,
       );
     }
-    for (const [name, value] of [
-      ['inputPrefix', props.inputPrefix],
-      ['outputPrefix', props.outputPrefix],
-    ] as const) {
-      if (!/^[^*?]+\/$/.test(value)) {
-        throw new PropsError(
-          name,
-          `Expected \`${name}\` to be a key prefix ending in / without * or ?, got ${value}`,
-        );
-      }
-    }
+    keyPrefixProps(props);
     const entry = path.resolve(PROJECT_ROOT, props.entry ?? HANDLER_ENTRY);
     const { bucket, inputPrefix, outputPrefix, queue } = props;
 

@@ -43,3 +43,33 @@ export function integerProp(value: number, prop: string, min: number, max = Numb
   }
   return value;
 }
+
+/**
+ * Checks a positive, finite number prop.
+ *
+ * @throws PropsError ``Expected `x` to be a positive number, got 0``.
+ */
+export function positiveNumberProp(value: number, prop: string): number {
+  if (!(value > 0) || !Number.isFinite(value)) {
+    throw new PropsError(prop, `Expected \`${prop}\` to be a positive number, got ${value}`);
+  }
+  return value;
+}
+
+/**
+ * Checks the input and output key prefixes: each ends in `/` and has no
+ * wildcard, since they go into IAM resources and S3 filters as they are.
+ */
+export function keyPrefixProps(props: { readonly inputPrefix: string; readonly outputPrefix: string }): void {
+  for (const [name, value] of [
+    ['inputPrefix', props.inputPrefix],
+    ['outputPrefix', props.outputPrefix],
+  ] as const) {
+    if (!/^[^*?]+\/$/.test(value)) {
+      throw new PropsError(
+        name,
+        `Expected \`${name}\` to be a key prefix ending in / without * or ?, got ${value}`,
+      );
+    }
+  }
+}

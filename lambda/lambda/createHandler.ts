@@ -2,13 +2,13 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context, S3Event, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { EmbedBatchError, isFatalForJob } from '../errors.ts';
-import { resolveJobOptions } from '../pipeline.ts';
 import type { ObjectStore } from '../store/ObjectStore.ts';
 import { createApiKeyProvider } from './createApiKeyProvider.ts';
 import { createObservability } from './createObservability.ts';
 import { createTimeBudget } from './createTimeBudget.ts';
 import { type DecodedMessage, decodeS3Event, type S3ObjectRef } from './decodeS3Event.ts';
 import { type EmbedObjectDeps, embedObject } from './embedObject.ts';
+import { jobOptionsFor } from './jobOptionsFor.ts';
 import { describeConfig, type LambdaConfig } from './loadConfig.ts';
 import { publishOutcomeMetric, publishUsageMetrics } from './publishUsageMetrics.ts';
 import type { SecretReader } from './readSecret.ts';
@@ -58,18 +58,7 @@ export function createHandler(deps: HandlerDeps): EmbedHandler {
   const observability = deps.logger && deps.metrics ? undefined : createObservability(config);
   const logger = deps.logger ?? observability!.logger;
   const metrics = deps.metrics ?? observability!.metrics;
-  const jobOptions = resolveJobOptions({
-    model: config.model,
-    baseUrl: config.baseUrl,
-    format: config.format,
-    batchSize: config.batchSize,
-    concurrency: config.concurrency,
-    dimensions: config.dimensions,
-    rowsPerPart: config.rowsPerPart,
-    textColumn: config.textColumn,
-    idColumn: config.idColumn,
-    keepColumns: config.keepColumns,
-  });
+  const jobOptions = jobOptionsFor(config);
   const objectDeps: EmbedObjectDeps = {
     config,
     store: deps.store,

@@ -3,7 +3,6 @@ import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
 import { createEmbedder } from '../embed/createEmbedder.ts';
 import { AuthenticationError, EmbedBatchError } from '../errors.ts';
-import { resolveJobOptions } from '../pipeline.ts';
 import type { JobOptions, JobProgress } from '../pipelineTypes.ts';
 import { type FinaliseInput, finaliseShards } from '../shard/finaliseShards.ts';
 import { planLargeFile } from '../shard/planLargeFile.ts';
@@ -14,6 +13,7 @@ import type { UsageReport } from '../write/UsageReport.ts';
 import { createApiKeyProvider } from './createApiKeyProvider.ts';
 import { createObservability } from './createObservability.ts';
 import { createTimeBudget } from './createTimeBudget.ts';
+import { jobOptionsFor } from './jobOptionsFor.ts';
 import { describeConfig, type LambdaConfig } from './loadConfig.ts';
 import { outputDirFor } from './outputDirFor.ts';
 import { publishUsageMetrics } from './publishUsageMetrics.ts';
@@ -85,18 +85,7 @@ export function createShardHandlers(deps: ShardHandlerDeps): ShardHandlers {
   const observability = deps.logger && deps.metrics ? undefined : createObservability(config);
   const logger = deps.logger ?? observability!.logger;
   const metrics = deps.metrics ?? observability!.metrics;
-  const jobOptions = resolveJobOptions({
-    model: config.model,
-    baseUrl: config.baseUrl,
-    format: config.format,
-    batchSize: config.batchSize,
-    concurrency: config.concurrency,
-    dimensions: config.dimensions,
-    rowsPerPart: config.rowsPerPart,
-    textColumn: config.textColumn,
-    idColumn: config.idColumn,
-    keepColumns: config.keepColumns,
-  });
+  const jobOptions = jobOptionsFor(config);
   const apiKey = createApiKeyProvider(config.apiKey, deps.readSecret);
   const shardRecords = defaultShardRecords(config, jobOptions);
   logger.info('configuration', { config: describeConfig(config), shardRecords });
