@@ -26,6 +26,7 @@ export const JOB_FLAGS_USAGE = `Options (flags win over the environment):
   --batch-size N          max inputs per request
   --concurrency N         requests in flight (default 8, lowered on 429)
   --rps N                 requests per second (default 5 on IONOS, else none until 429)
+  --burst N               requests that may go at once after an idle spell, with --rps (default 1: evenly paced)
   --tpm N                 tokens per minute budget
   --dimensions N          ask the model for N dimensions
   --part-rows N           rows per part file (default about 32 MiB of vectors)
@@ -50,6 +51,7 @@ const JOB_FLAGS = {
   'batch-size': { type: 'string' },
   concurrency: { type: 'string' },
   rps: { type: 'string' },
+  burst: { type: 'string' },
   tpm: { type: 'string' },
   dimensions: { type: 'string' },
   'part-rows': { type: 'string' },
@@ -113,6 +115,7 @@ export function setUpJob(
     model: endpoint.model,
     dimensions: options.dimensions,
     rps: num('rps'),
+    burst: num('burst'),
     tpm: num('tpm'),
     concurrency: options.concurrency,
     timeoutMs: num('timeout-ms'),
