@@ -4,13 +4,14 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
-import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { HANDLER_ENTRY, handlerBundling, PROJECT_ROOT } from './bundling.ts';
 import { integerProp, keyPrefixProps, PropsError, positiveNumberProp } from './errors.ts';
+import { functionRoleAndLogs } from './functionRoleAndLogs.ts';
 
 /** Props of `EmbedBatchFunction`. */
 export interface EmbedBatchFunctionProps {
@@ -96,16 +97,11 @@ export class EmbedBatchFunction extends Construct {
     }
     const entry = path.resolve(PROJECT_ROOT, props.entry ?? HANDLER_ENTRY);
 
-    this.logGroup = new logs.LogGroup(this, 'LogGroup', {
-      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
-    });
-
-    this.role = new iam.Role(this, 'Role', {
-      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: 'embed-batch job: reads inputs, writes outputs, reads the API token secret',
-    });
-    // Written out rather than AWSLambdaBasicExecutionRole: that policy may write to any log group.
-    this.logGroup.grantWrite(this.role);
+    ({ logGroup: this.logGroup, role: this.role } = functionRoleAndLogs(
+      this,
+      'embed-batch job: reads inputs, writes outputs, reads the API token secret',
+      props.logRetention,
+    ));
 
     const { bucket, inputPrefix, outputPrefix } = props;
     this.role.addToPolicy(

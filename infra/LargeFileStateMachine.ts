@@ -15,6 +15,7 @@ import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct, type IConstruct } from 'constructs';
 import { HANDLER_ENTRY, handlerBundling, PROJECT_ROOT } from './bundling.ts';
 import { integerProp, keyPrefixProps, PropsError, positiveNumberProp, StackConfigError } from './errors.ts';
+import { functionRoleAndLogs } from './functionRoleAndLogs.ts';
 
 /** Defaults of the large-file context keys; `cdk.json` repeats them so they are visible. */
 export const LARGE_FILE_DEFAULTS = {
@@ -351,15 +352,11 @@ export class LargeFileStateMachine extends Construct {
   ): nodejs.NodejsFunction {
     const { bucket, inputPrefix, outputPrefix } = this.#props;
     const scope = new Construct(this, id);
-    const logGroup = new logs.LogGroup(scope, 'LogGroup', {
-      retention: this.#props.logRetention ?? logs.RetentionDays.ONE_MONTH,
-    });
-    const role = new iam.Role(scope, 'Role', {
-      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: `embed-batch large files: ${what}`,
-    });
-    // Written out rather than AWSLambdaBasicExecutionRole: that policy may write to any log group.
-    logGroup.grantWrite(role);
+    const { logGroup, role } = functionRoleAndLogs(
+      scope,
+      `embed-batch large files: ${what}`,
+      this.#props.logRetention,
+    );
     if (access.readInputs) {
       role.addToPolicy(
         new iam.PolicyStatement({

@@ -5,7 +5,7 @@ import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
-import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as targets from 'aws-cdk-lib/aws-scheduler-targets';
@@ -14,6 +14,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { HANDLER_ENTRY, handlerBundling, PROJECT_ROOT } from './bundling.ts';
 import { integerProp, keyPrefixProps, PropsError } from './errors.ts';
+import { functionRoleAndLogs } from './functionRoleAndLogs.ts';
 
 /** Props of `ReindexSchedule`. */
 export interface ReindexScheduleProps {
@@ -109,16 +110,11 @@ export class ReindexSchedule extends Construct {
       retentionPeriod: Duration.days(14),
     });
 
-    this.logGroup = new logs.LogGroup(this, 'LogGroup', {
-      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
-    });
-
-    this.role = new iam.Role(this, 'Role', {
-      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: 'embed-batch reindex: lists inputs, reads output manifests, enqueues stale inputs',
-    });
-    // Written out rather than AWSLambdaBasicExecutionRole: that policy may write to any log group.
-    this.logGroup.grantWrite(this.role);
+    ({ logGroup: this.logGroup, role: this.role } = functionRoleAndLogs(
+      this,
+      'embed-batch reindex: lists inputs, reads output manifests, enqueues stale inputs',
+      props.logRetention,
+    ));
     this.role.addToPolicy(
       new iam.PolicyStatement({
         sid: 'ListJobPrefixes',

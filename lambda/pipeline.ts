@@ -22,8 +22,6 @@ import { beginOutput, commitOutput } from './write/OutputFolder.ts';
 import { defaultRowsPerPart, PartWriter, type PartWriterOptions } from './write/PartWriter.ts';
 import { buildUsageReport, type UsageReport } from './write/UsageReport.ts';
 
-export { resolveJobOptions } from './resolveJobOptions.ts';
-
 /** Vectors kept for deduplication, in bytes; the entry count follows from the dimensions. */
 const DEDUP_CACHE_BYTES = 64 * 1024 * 1024;
 const DEDUP_ENTRIES_BEFORE_DIMENSIONS = 16_384;

@@ -32,13 +32,16 @@ export interface ReuseCriteria {
  * 60 bytes) and at most two decoded parts.
  */
 export class PreviousOutput {
-  readonly #loaded = new Map<number, VectorFile>();
+  readonly #loaded: Map<number, VectorFile>;
 
   private constructor(
     private readonly store: ObjectStore,
     private readonly staged: readonly string[],
     private readonly index: ReadonlyMap<string, number>,
-  ) {}
+    loaded: Map<number, VectorFile>,
+  ) {
+    this.#loaded = loaded;
+  }
 
   /** Rows the earlier output can lend. */
   get size(): number {
@@ -65,6 +68,8 @@ export class PreviousOutput {
     const stagingDir = joinUri(dir, `_previous-${randomBytes(4).toString('hex')}`);
     const staged: string[] = [];
     const index = new Map<string, number>();
+    // The first parts stay decoded: lookups of a rerun start there, in row order.
+    const loaded = new Map<number, VectorFile>();
     try {
       for (const [n, part] of parts.entries()) {
         const target = joinUri(stagingDir, basenameUri(part.uri));
@@ -74,12 +79,13 @@ export class PreviousOutput {
         for (let row = 0; row < file.rows; row++) {
           index.set(file.contentHash(row).slice(0, KEY_LENGTH), n * ROW_BITS + row);
         }
+        if (n < LOADED_PARTS) loaded.set(n, file);
       }
     } catch (error) {
       await store.delete(staged);
       throw error;
     }
-    return new PreviousOutput(store, staged, index);
+    return new PreviousOutput(store, staged, index, loaded);
   }
 
   /** The earlier vector of the text with this content hash, or undefined. */

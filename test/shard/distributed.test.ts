@@ -3,7 +3,8 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { createEmbedder } from '../../lambda/embed/createEmbedder.ts';
 import { createShardHandlers } from '../../lambda/lambda/createShardHandlers.ts';
 import { loadConfig } from '../../lambda/lambda/loadConfig.ts';
-import { resolveJobOptions, runJob } from '../../lambda/pipeline.ts';
+import { runJob } from '../../lambda/pipeline.ts';
+import { resolveJobOptions } from '../../lambda/resolveJobOptions.ts';
 import { startLocalServer } from '../../lambda/serve/startLocalServer.ts';
 import type { LocalServer } from '../../lambda/serve/types.ts';
 import type { ShardTask } from '../../lambda/shard/ShardPlan.ts';
