@@ -1,12 +1,11 @@
 import { isUtf8 } from 'node:buffer';
-import { pipeline } from 'node:stream/promises';
-import { CsvError, Parser } from 'csv-parse';
+import { CsvError } from 'csv-parse';
 import { InputError } from '../errors.ts';
 import type { ReadResult } from '../types.ts';
+import { csvRows, UnreadableCsvError } from './csvRows.ts';
 import { parseCsvRecord } from './parseCsvRecord.ts';
 import { type CsvColumns, resolveCsvColumns } from './resolveCsvColumns.ts';
 import type { ResolvedReaderOptions } from './resolveReaderOptions.ts';
-import { type SkippedLines, skipLeadingLineBreaks } from './skipLeadingLineBreaks.ts';
 
 const LF = 0x0a;
 const CR = 0x0d;
@@ -14,12 +13,11 @@ const SPACE = 0x20;
 const TAB = 0x09;
 
 /**
- * csv-parse buffers a field until its closing quote; one stray quote would make
- * it hold the rest of the file. This cap keeps memory bounded: past it the file
- * is unreadable (fatal), while records between `maxRecordBytes` and the cap are
- * merely rejected.
+ * A row longer than this makes the file unreadable (one stray quote would
+ * otherwise make the reader hold the rest of the file), while records between
+ * `maxRecordBytes` and the cap are merely rejected.
  */
-function fieldSizeCap(maxRecordBytes: number): number {
+function rowSizeCap(maxRecordBytes: number): number {
   return Math.max(16 * maxRecordBytes, 64 * 1_048_576);
 }
 
@@ -60,71 +58,44 @@ function decodeHeader(fields: readonly Buffer[], source: string): string[] {
 }
 
 /**
- * Streams CSV records with csv-parse. Fields come back as raw bytes
- * (`encoding: null`) so each can be checked for invalid UTF-8 instead of being
- * decoded into U+FFFD. Line numbers are counted here rather than taken from
- * csv-parse's `info`, which costs several object copies per record.
+ * Streams CSV records. Fields come as raw bytes (`csvRows`) so each can be
+ * checked for invalid UTF-8 instead of being decoded into U+FFFD; lines are
+ * counted from the rows' own line breaks.
  *
  * @throws {InputError} for a missing text or kept column, a header that is not
- *   UTF-8, or CSV the parser cannot get past (a quote never closed).
+ *   UTF-8, or CSV that cannot be read past (a quote never closed).
  */
 export async function* readCsvRecords(
   bytes: AsyncIterable<Uint8Array>,
   options: ResolvedReaderOptions,
 ): AsyncGenerator<ReadResult> {
   const { source, recordOffset, lineOffset, maxRecordBytes } = options;
-  const given = options.csvHeader === undefined ? undefined : resolveCsvColumns(options.csvHeader, options);
-  let columns: CsvColumns | undefined = given;
+  let columns: CsvColumns | undefined =
+    options.csvHeader === undefined ? undefined : resolveCsvColumns(options.csvHeader, options);
 
-  const parser = new Parser({
-    encoding: null,
-    // Mixed line endings are common in files edited on several systems; the
-    // default auto-detection would lock onto the first one it meets.
-    record_delimiter: ['\r\n', '\n', '\r'],
-    // Lenient: a stray quote inside a field is kept as text rather than ending the job.
-    relax_quotes: true,
-    // Ragged rows are rejected one by one below, with their record number.
-    relax_column_count: true,
-    max_record_size: fieldSizeCap(maxRecordBytes),
-  });
-  const skipped: SkippedLines = { lines: 0 };
-  // With a given header, a first row of exactly its width pins csv-parse's
-  // expected width (see skipLeadingLineBreaks), even when the first data row is ragged.
-  let pinRow = given !== undefined;
-  async function* input(): AsyncGenerator<Uint8Array> {
-    if (given !== undefined) yield Buffer.from(`${','.repeat(given.names.length - 1)}\n`);
-    yield* skipLeadingLineBreaks(bytes, skipped);
-  }
-  // Errors reach us through the parser's iterator; this promise only must not go unhandled.
-  pipeline(input(), parser).catch(() => {});
-
-  let nextLine = 0;
+  let nextLine = 1;
   let record = recordOffset;
   try {
-    for await (const row of parser) {
-      if (pinRow) {
-        pinRow = false;
-        continue;
+    for await (const rows of csvRows(bytes, rowSizeCap(maxRecordBytes))) {
+      for (const fields of rows) {
+        const line = nextLine;
+        nextLine += 1 + countLineBreaks(fields);
+        if (isBlankRow(fields)) continue;
+        if (columns === undefined) {
+          columns = resolveCsvColumns(decodeHeader(fields, source), options);
+          continue;
+        }
+        record++;
+        yield parseCsvRecord(fields, { record, line: line + lineOffset }, columns, maxRecordBytes);
       }
-      const fields = row as Buffer[];
-      // The skipped count is final once the parser has bytes to make a row from.
-      if (nextLine === 0) nextLine = 1 + skipped.lines;
-      const line = nextLine;
-      nextLine += 1 + countLineBreaks(fields);
-      if (isBlankRow(fields)) continue;
-      if (columns === undefined) {
-        columns = resolveCsvColumns(decodeHeader(fields, source), options);
-        continue;
-      }
-      record++;
-      yield parseCsvRecord(fields, { record, line: line + lineOffset }, columns, maxRecordBytes);
     }
   } catch (error) {
-    if (error instanceof CsvError) {
-      throw new InputError(`${source}: unreadable CSV: ${error.message}`, { cause: error });
+    if (error instanceof UnreadableCsvError || error instanceof CsvError) {
+      throw new InputError(
+        `${source}: unreadable CSV: ${error.message} (in the row starting on line ${nextLine + lineOffset})`,
+        { cause: error },
+      );
     }
     throw error;
-  } finally {
-    parser.destroy();
   }
 }
