@@ -1,4 +1,4 @@
-import { parse } from 'csv-parse/sync';
+import { type Options, parse } from 'csv-parse/sync';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { csvRows, UnreadableCsvError } from '../../lambda/read/csvRows.ts';
@@ -6,12 +6,12 @@ import { csvRows, UnreadableCsvError } from '../../lambda/read/csvRows.ts';
 const RUNS = Number(process.env.CSV_RUNS ?? 400);
 
 /** The options the reader used csv-parse with before `scanCsvRows`: the reference. */
-const REFERENCE_OPTIONS = {
+const REFERENCE_OPTIONS: Options = {
   encoding: null,
   record_delimiter: ['\r\n', '\n', '\r'],
   relax_quotes: true,
   relax_column_count: true,
-} as const;
+};
 
 /** Pieces that make CSV hard: separators, quotes in every position, line breaks, blanks, multi-byte UTF-8. */
 const TRICKY = [
