@@ -2,11 +2,13 @@
  * The OpenAI-compatible HTTP transport: one request per call, no retries (the
  * one retry layer is `ResilientEmbedder`), no rate limiting (`RateLimiter`).
  */
+import { isAscii } from 'node:buffer';
 import { InvalidResponseError } from '../errors.ts';
 import { decodeEmbeddings } from './decodeEmbeddings.ts';
 import { errorFromNetworkFailure, errorFromResponse, redact } from './errorFromResponse.ts';
 import { estimateTokens } from './modelFacts.ts';
 import { type HeaderSource, parseDuration } from './parseRetryAfter.ts';
+import { type HttpReply, type SendHttp, sendWithFetch, sendWithNodeHttp } from './sendHttp.ts';
 import type { EmbeddingsResponse, EmbeddingsTransport, RateLimitHints } from './types.ts';
 
 /** How vectors travel on the wire; decoding accepts both whatever was asked. */
@@ -26,8 +28,20 @@ export interface HttpEmbeddingsClientOptions {
   readonly encoding?: EmbeddingEncoding;
   /** Per-request timeout covering the whole exchange, body included. @default 60_000 */
   readonly timeoutMs?: number;
-  /** The fetch to use. @default globalThis.fetch */
+  /** A fetch to send requests with instead of node:http (tests, custom transports). @default node:http(s) */
   readonly fetch?: typeof fetch;
+}
+
+/** Sent with every request: some gateways refuse requests without one. */
+const USER_AGENT = 'embed-batch';
+
+/**
+ * The body as text, decoded as UTF-8 (a BOM dropped, bad bytes replaced, as
+ * `Response.text()` does). An all-ASCII body, the usual case, is copied as
+ * Latin-1: the same characters without a UTF-8 decoder's work.
+ */
+function textOf(body: Buffer): string {
+  return isAscii(body) ? body.toString('latin1') : new TextDecoder().decode(body);
 }
 
 /** Default per-request timeout: long enough for a large batch on a slow model. */
@@ -75,7 +89,7 @@ export class HttpEmbeddingsClient implements EmbeddingsTransport {
   readonly timeoutMs: number;
   // Private fields stay out of JSON.stringify, util.inspect and structured logs.
   readonly #apiKey: string | undefined;
-  readonly #fetch: typeof fetch;
+  readonly #send: SendHttp;
 
   constructor(options: HttpEmbeddingsClientOptions) {
     this.endpoint = options.baseUrl.replace(/\/+$/, '');
@@ -84,7 +98,7 @@ export class HttpEmbeddingsClient implements EmbeddingsTransport {
     this.encoding = options.encoding ?? 'base64';
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.#apiKey = options.apiKey === undefined || options.apiKey === '' ? undefined : options.apiKey;
-    this.#fetch = options.fetch ?? globalThis.fetch;
+    this.#send = options.fetch === undefined ? sendWithNodeHttp : sendWithFetch(options.fetch);
   }
 
   /** Embeds `texts` in one request; vectors come back in input order. */
@@ -142,7 +156,7 @@ export class HttpEmbeddingsClient implements EmbeddingsTransport {
     path: string,
     init: { method: string; body?: string },
     signal: AbortSignal | undefined,
-  ): Promise<{ text: string; headers: Headers; status: number }> {
+  ): Promise<{ text: string; headers: HeaderSource; status: number }> {
     signal?.throwIfAborted();
     // Timeout and caller's signal linked by hand, cleaned up in `finally`: no
     // timer or listener outlives the request (AbortSignal.any leaks in some Node 20 releases).
@@ -153,21 +167,21 @@ export class HttpEmbeddingsClient implements EmbeddingsTransport {
     );
     const onAbort = () => controller.abort(signal?.reason);
     signal?.addEventListener('abort', onAbort, { once: true });
-    const headers: Record<string, string> = { Accept: 'application/json' };
+    const headers: Record<string, string> = { Accept: 'application/json', 'User-Agent': USER_AGENT };
     if (init.body !== undefined) headers['Content-Type'] = 'application/json';
     if (this.#apiKey !== undefined) headers.Authorization = `Bearer ${this.#apiKey}`;
     const secrets = this.#apiKey === undefined ? [] : [this.#apiKey];
 
-    let response: Response;
-    let text: string;
+    let reply: HttpReply;
     try {
-      response = await this.#fetch(`${this.endpoint}${path}`, {
-        ...init,
+      // The timeout covers the body too: a server that stalls mid-body times out.
+      reply = await this.#send({
+        url: `${this.endpoint}${path}`,
+        method: init.method,
         headers,
+        ...(init.body === undefined ? {} : { body: init.body }),
         signal: controller.signal,
       });
-      // The body is read under the same signal: a server that stalls mid-body times out too.
-      text = await response.text();
     } catch (error) {
       // The caller gave up (job aborted): not an endpoint failure, nothing to retry.
       if (signal?.aborted) throw signal.reason;
@@ -176,16 +190,17 @@ export class HttpEmbeddingsClient implements EmbeddingsTransport {
       clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
     }
-    if (!response.ok) {
+    const text = textOf(reply.body);
+    if (reply.status < 200 || reply.status > 299) {
       throw errorFromResponse({
-        status: response.status,
-        headers: response.headers,
+        status: reply.status,
+        headers: reply.headers,
         body: text,
         ...(path === '/embeddings' ? { model: this.model } : {}),
         secrets,
       });
     }
-    return { text, headers: response.headers, status: response.status };
+    return { text, headers: reply.headers, status: reply.status };
   }
 
   #invalid(error: unknown, status: number): InvalidResponseError {

@@ -32,7 +32,7 @@ export interface CreateEmbedderOptions {
   readonly encoding?: EmbeddingEncoding;
   /** Per-request timeout in ms. @default 60_000 */
   readonly timeoutMs?: number;
-  /** @default globalThis.fetch */
+  /** A fetch to send requests with instead of node:http (tests). @default node:http(s) */
   readonly fetch?: typeof fetch;
   /** Retries per request. @default 8 */
   readonly retries?: number;
