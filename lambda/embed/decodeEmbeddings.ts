@@ -80,6 +80,11 @@ function fromNumbers(values: readonly unknown[], position: number): Float32Array
 }
 
 function checkFinite(vector: Float32Array, position: number): void {
+  // x * 0 is 0 for every finite x and NaN for NaN and ±Infinity: one sum, no
+  // branch per value; the loop below only runs to name the culprit.
+  let probe = 0;
+  for (let i = 0; i < vector.length; i++) probe += (vector[i] as number) * 0;
+  if (probe === 0) return;
   for (let i = 0; i < vector.length; i++) {
     // Also catches float64 values too large for float32 that became Infinity.
     if (!Number.isFinite(vector[i])) {

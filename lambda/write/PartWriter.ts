@@ -123,6 +123,8 @@ export class PartWriter {
   #outputs: OutputFile[] = [];
   #writes: Promise<void> = Promise.resolve();
   #finished = false;
+  /** The vectors of the part being encoded, reused part after part (Parquet only). */
+  #scratch: Float32Array | undefined;
 
   /**
    * @param store Where the parts go.
@@ -273,7 +275,16 @@ export class PartWriter {
 
   async #writePart(rows: EmbeddedRow[], index: number): Promise<void> {
     const layout = this.#layout as EmbeddingTableLayout;
-    let table: ReturnType<typeof buildEmbeddingTable> | undefined = buildEmbeddingTable(rows, layout);
+    // Parquet only: the table is consumed (copied into wasm) before the first
+    // await below, so every part can reuse one vector array instead of
+    // faulting in a fresh one (32 MiB by default). An `.arrow` file is written
+    // after an await, so it gets its own.
+    let scratch: Float32Array | undefined;
+    if (this.#format === 'parquet') {
+      this.#scratch ??= new Float32Array(this.#rowsPerPart * layout.dimensions);
+      scratch = this.#scratch;
+    }
+    let table: ReturnType<typeof buildEmbeddingTable> | undefined = buildEmbeddingTable(rows, layout, scratch);
     // The table holds its own copies; let the rows go before the encoders make more.
     rows.length = 0;
     let parquet: Uint8Array | undefined;

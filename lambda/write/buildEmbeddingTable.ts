@@ -101,14 +101,25 @@ export function embeddingSchema(layout: EmbeddingTableLayout): Schema {
  * strings one UTF-8 buffer per column with Int32 offsets. Callers bound the
  * string bytes per table (see `PartWriter`) so the Int32 offsets cannot overflow.
  *
+ * `scratch`, when given and large enough, holds the vectors instead of a
+ * fresh array: the table then shares it, so the caller must be done with the
+ * table (e.g. have serialised it) before using `scratch` again.
+ *
  * @throws EmbedBatchError when a vector's length is not `layout.dimensions`.
  */
-export function buildEmbeddingTable(rows: readonly EmbeddedRow[], layout: EmbeddingTableLayout): Table {
+export function buildEmbeddingTable(
+  rows: readonly EmbeddedRow[],
+  layout: EmbeddingTableLayout,
+  scratch?: Float32Array,
+): Table {
   const schema = embeddingSchema(layout);
   const { dimensions } = layout;
   const length = rows.length;
 
-  const floats = new Float32Array(length * dimensions);
+  const floats =
+    scratch !== undefined && scratch.length >= length * dimensions
+      ? scratch.subarray(0, length * dimensions)
+      : new Float32Array(length * dimensions);
   for (let i = 0; i < length; i++) {
     const vector = (rows[i] as EmbeddedRow).vector;
     if (vector.length !== dimensions) {
