@@ -7,7 +7,7 @@ const STAGE_LABELS: Record<keyof StageCosts, string> = {
   read: 'read CSV',
   hash: 'content hash',
   request: 'request JSON',
-  parse: 'response text + JSON.parse',
+  parse: 'answer text + JSON.parse',
   decode: 'decode vectors',
   arrow: 'Arrow table',
   ipc: 'Arrow IPC',

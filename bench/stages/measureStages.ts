@@ -12,6 +12,7 @@
 import { createReadStream } from 'node:fs';
 import { tableToIPC } from 'apache-arrow';
 import { BatchBuilder } from '../../lambda/batch/BatchBuilder.ts';
+import { bodyText } from '../../lambda/embed/bodyText.ts';
 import { decodeEmbeddings } from '../../lambda/embed/decodeEmbeddings.ts';
 import { readRecords } from '../../lambda/read/readRecords.ts';
 import { resolveJobOptions } from '../../lambda/resolveJobOptions.ts';
@@ -81,9 +82,11 @@ const layout: EmbeddingTableLayout = {
 const rowsPerPart = defaultRowsPerPart(dimensions);
 const rowGroupRows = Math.min(defaultRowGroupRows(dimensions), rowsPerPart);
 let part: EmbeddedRow[] = [];
+const scratch = new Float32Array(rowsPerPart * dimensions);
 
 function writePart(): void {
-  const table = timed('arrow', () => buildEmbeddingTable(part, layout));
+  // One vector array for every part, as PartWriter keeps one for Parquet.
+  const table = timed('arrow', () => buildEmbeddingTable(part, layout, scratch));
   part = [];
   const ipc = timed('ipc', () => tableToIPC(table, 'stream'));
   timed('parquet', () =>
@@ -105,7 +108,6 @@ const limits = {
   maxTokens: options.maxBatchTokens,
   maxBytes: options.maxBatchBytes,
 };
-const decoder = new TextDecoder();
 let next = 0;
 while (next < records.length) {
   const builder = new BatchBuilder(limits);
@@ -127,7 +129,7 @@ while (next < records.length) {
       promptTokens: 1,
     }).body,
   );
-  const body = timed('parse', () => JSON.parse(decoder.decode(wire)) as unknown);
+  const body = timed('parse', () => JSON.parse(bodyText(wire)) as unknown);
   const { vectors } = timed('decode', () => decodeEmbeddings(body, { count: texts.length, dimensions }));
   for (let i = 0; i < texts.length; i++) {
     part.push({

@@ -2,8 +2,8 @@
  * The OpenAI-compatible HTTP transport: one request per call, no retries (the
  * one retry layer is `ResilientEmbedder`), no rate limiting (`RateLimiter`).
  */
-import { isAscii } from 'node:buffer';
 import { InvalidResponseError } from '../errors.ts';
+import { bodyText } from './bodyText.ts';
 import { decodeEmbeddings } from './decodeEmbeddings.ts';
 import { errorFromNetworkFailure, errorFromResponse, redact } from './errorFromResponse.ts';
 import { estimateTokens } from './modelFacts.ts';
@@ -34,15 +34,6 @@ export interface HttpEmbeddingsClientOptions {
 
 /** Sent with every request: some gateways refuse requests without one. */
 const USER_AGENT = 'embed-batch';
-
-/**
- * The body as text, decoded as UTF-8 (a BOM dropped, bad bytes replaced, as
- * `Response.text()` does). An all-ASCII body, the usual case, is copied as
- * Latin-1: the same characters without a UTF-8 decoder's work.
- */
-function textOf(body: Buffer): string {
-  return isAscii(body) ? body.toString('latin1') : new TextDecoder().decode(body);
-}
 
 /** Default per-request timeout: long enough for a large batch on a slow model. */
 export const DEFAULT_TIMEOUT_MS = 60_000;
@@ -190,7 +181,7 @@ export class HttpEmbeddingsClient implements EmbeddingsTransport {
       clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
     }
-    const text = textOf(reply.body);
+    const text = bodyText(reply.body);
     if (reply.status < 200 || reply.status > 299) {
       throw errorFromResponse({
         status: reply.status,

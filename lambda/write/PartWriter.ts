@@ -284,8 +284,12 @@ export class PartWriter {
       this.#scratch ??= new Float32Array(this.#rowsPerPart * layout.dimensions);
       scratch = this.#scratch;
     }
-    let table: ReturnType<typeof buildEmbeddingTable> | undefined = buildEmbeddingTable(rows, layout, scratch);
-    // The table holds its own copies; let the rows go before the encoders make more.
+    let table: ReturnType<typeof buildEmbeddingTable> | undefined = buildEmbeddingTable(
+      rows,
+      layout,
+      scratch,
+    );
+    // The table holds copies of the rows' data; let the rows go before the encoders make more.
     rows.length = 0;
     let parquet: Uint8Array | undefined;
     let arrow: Uint8Array | undefined;
