@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { RateLimiter, type RateLimiterOptions, type Release } from '../../lambda/embed/RateLimiter.ts';
+import {
+  FIXED_RATE_PACE,
+  RateLimiter,
+  type RateLimiterOptions,
+  type Release,
+} from '../../lambda/embed/RateLimiter.ts';
 import { FakeClock, settle } from './helpers/FakeClock.ts';
 
 function limiterWith(options: RateLimiterOptions = {}): { limiter: RateLimiter; clock: FakeClock } {
@@ -121,7 +126,7 @@ describe('Class: RateLimiter', () => {
   });
 
   describe('requests per second', () => {
-    it('lets a burst through at once, then one request every 1/rps', async () => {
+    it('lets a burst through at once, then one request every 1/rps with 3 % headroom', async () => {
       // Prepare
       const { limiter, clock } = limiterWith({ rps: 1, burst: 3, maxConcurrency: 10 });
       const { grants, acquire } = track(limiter, clock);
@@ -130,32 +135,33 @@ describe('Class: RateLimiter', () => {
       for (let i = 0; i < 5; i++) acquire();
       await settle();
       for (const grant of grants) grant.release('ok');
-      await clock.advance(999);
+      await clock.advance(1030);
       const before = grants.length;
-      await clock.advance(1001);
+      await clock.advance(1070);
 
-      // Assess
+      // Assess: 1000 ms / 0.97 = 1030.9 ms apart
+      expect(FIXED_RATE_PACE).toBe(0.97);
       expect(before).toBe(3);
-      expect(grants.map((grant) => grant.at)).toEqual([0, 0, 0, 1000, 2000]);
+      expect(grants.map((grant) => grant.at)).toEqual([0, 0, 0, 1031, 2062]);
     });
 
-    it('paces requests evenly by default, at the full sustained rate, however long the answers take', async () => {
+    it('paces requests evenly by default, at 97 % of the rate, however long the answers take', async () => {
       // Prepare
       const { limiter, clock } = limiterWith({ rps: 5, maxConcurrency: 100 });
       const { grants, acquire } = track(limiter, clock);
       for (let i = 0; i < 30; i++) acquire();
 
       // Act: every answer comes back 420 ms after its request
-      for (let t = 0; t < 6000; t += 10) {
+      for (let t = 0; t < 6500; t += 1) {
         for (const grant of grants) if (grant.at + 420 === t) grant.release('ok');
-        await clock.advance(10);
+        await clock.advance(1);
       }
 
-      // Assess: one every 200 ms from the start, so never more than 5 in any second
+      // Assess: one every 200 / 0.97 = 206.2 ms (207 on a whole-ms timer), so never more than 5 in any second
       const times = grants.map((grant) => grant.at);
-      expect(times.slice(0, 6)).toEqual([0, 200, 400, 600, 800, 1000]);
+      expect(times.slice(0, 6)).toEqual([0, 207, 414, 621, 828, 1035]);
       expect(times).toHaveLength(30);
-      expect(times.at(-1)).toBe(29 * 200);
+      expect(times.at(-1)).toBe(29 * 207);
       const mostInOneSecond = Math.max(
         ...times.map((t) => times.filter((u) => u >= t && u < t + 1000).length),
       );
