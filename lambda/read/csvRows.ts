@@ -28,9 +28,7 @@ function asBuffer(chunk: Uint8Array): Buffer {
 }
 
 function tooLong(maxRowBytes: number): UnreadableCsvError {
-  return new UnreadableCsvError(
-    `Max Record Size: the row is over ${maxRowBytes} bytes (a quote left open swallows the rest of the file)`,
-  );
+  return new UnreadableCsvError(`Max Record Size: a row over ${maxRowBytes} bytes (a quote left open?)`);
 }
 
 /**
@@ -38,9 +36,9 @@ function tooLong(maxRowBytes: number): UnreadableCsvError {
  * as its fields' raw bytes, exactly as csv-parse would return them with the
  * reader's options (`CSV_PARSE_OPTIONS`).
  *
- * `scanCsvRows` splits and unquotes the plain rows itself, about ten times
- * cheaper than csv-parse; the rare row with a stray quote goes to csv-parse
- * alone. Memory is bounded by the longest row: a row is rescanned only once
+ * `scanCsvRows` splits and unquotes the rows itself, about five times
+ * cheaper than csv-parse; the rare row with text after a closing quote goes
+ * to csv-parse alone. Memory is bounded by the longest row: a row is rescanned only once
  * the bytes pending for it have doubled, and one over `maxRowBytes` fails.
  *
  * @throws {UnreadableCsvError} after yielding every row before the one at fault:

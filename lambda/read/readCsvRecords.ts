@@ -92,7 +92,7 @@ export async function* readCsvRecords(
   } catch (error) {
     if (error instanceof UnreadableCsvError || error instanceof CsvError) {
       throw new InputError(
-        `${source}: unreadable CSV: ${error.message} (in the row starting on line ${nextLine + lineOffset})`,
+        `${source}: unreadable CSV: ${error.message}; the row starts on line ${nextLine + lineOffset}`,
         { cause: error },
       );
     }

@@ -342,7 +342,9 @@ describe('Function: readRecords (CSV)', () => {
 
     // Assess
     await expect(act).rejects.toThrow(InputError);
-    await expect(act).rejects.toThrow('unclosed-quote.csv: unreadable CSV: Quote Not Closed');
+    await expect(act).rejects.toThrow(
+      'unclosed-quote.csv: unreadable CSV: Quote Not Closed: a quoted field is still open at the end of the file; the row starts on line 3',
+    );
   });
 
   it('fails rather than buffer without bound when a quote swallows the rest of a huge file', async () => {
@@ -357,6 +359,8 @@ describe('Function: readRecords (CSV)', () => {
     const act = readAll(body(), { source: 'runaway.csv', format: 'csv', gzip: false });
 
     // Assess
-    await expect(act).rejects.toThrow('runaway.csv: unreadable CSV: Max Record Size');
+    await expect(act).rejects.toThrow(
+      `runaway.csv: unreadable CSV: Max Record Size: a row over ${64 * 1_048_576} bytes (a quote left open?); the row starts on line 2`,
+    );
   });
 });
