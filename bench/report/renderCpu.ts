@@ -97,7 +97,7 @@ export function renderCpu(record: SectionRecord<CpuResult>, goals: Goal[]): stri
       rows,
     ),
     '',
-    "Split by stage, CPU seconds per 100k rows, each stage alone in one thread on the same rows (stages/measureStages.ts); the rest of the net figure is HTTP (fetch), the job's own bookkeeping, GC of the whole, and writing files:",
+    "Split by stage, CPU seconds per 100k rows, each stage alone in one thread on the same rows (stages/measureStages.ts); the rest of the net figure is HTTP (node:http), the job's own bookkeeping, GC of the whole, and writing files:",
     '',
     table(['case', ...stageKeys.map((key) => STAGE_LABELS[key]), 'stages sum', 'end-to-end net'], stageRows),
   ].join('\n');
