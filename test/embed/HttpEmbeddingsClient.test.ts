@@ -15,21 +15,13 @@ import {
   RateLimitError,
   TransientEndpointError,
 } from '../../lambda/errors.ts';
+import { failureOf } from './helpers/failureOf.ts';
 import { sampleTexts, useLocalServers } from './helpers/localServer.ts';
 
 const KEY = 'sk-embed-batch-test-key-0123456789';
 
 function clientFor(url: string, options: Partial<HttpEmbeddingsClientOptions> = {}): HttpEmbeddingsClient {
   return new HttpEmbeddingsClient({ baseUrl: url, model: OFFLINE_MODEL, ...options });
-}
-
-async function failureOf(promise: Promise<unknown>): Promise<EndpointError> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as EndpointError;
-  }
-  throw new Error('expected a failure');
 }
 
 function expectNoKey(value: unknown): void {

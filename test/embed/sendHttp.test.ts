@@ -6,7 +6,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { statusKey } from '../../lambda/embed/errorFromResponse.ts';
 import { HttpEmbeddingsClient } from '../../lambda/embed/HttpEmbeddingsClient.ts';
 import { sendWithNodeHttp } from '../../lambda/embed/sendHttp.ts';
-import { type EndpointError, TransientEndpointError } from '../../lambda/errors.ts';
+import { TransientEndpointError } from '../../lambda/errors.ts';
+import { failureOf } from './helpers/failureOf.ts';
 
 /** A loopback server answering every request with `handler`; closed after each test. */
 const servers: http.Server[] = [];
@@ -29,15 +30,6 @@ afterEach(async () => {
 function answer(model = 'm'): string {
   const vector = Buffer.from(new Float32Array([1, 2]).buffer).toString('base64');
   return JSON.stringify({ data: [{ index: 0, embedding: vector }], model });
-}
-
-async function failureOf(promise: Promise<unknown>): Promise<EndpointError> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as EndpointError;
-  }
-  throw new Error('expected a failure');
 }
 
 describe('Function: sendWithNodeHttp', () => {
