@@ -3,10 +3,11 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createEmbedder } from '../../lambda/embed/createEmbedder.ts';
 import { statusKey } from '../../lambda/embed/errorFromResponse.ts';
 import { HttpEmbeddingsClient } from '../../lambda/embed/HttpEmbeddingsClient.ts';
 import { sendWithNodeHttp } from '../../lambda/embed/sendHttp.ts';
-import { TransientEndpointError } from '../../lambda/errors.ts';
+import { BadRequestError, TransientEndpointError } from '../../lambda/errors.ts';
 import { failureOf } from './helpers/failureOf.ts';
 
 /** A loopback server answering every request with `handler`; closed after each test. */
@@ -140,6 +141,26 @@ describe('Function: sendWithNodeHttp', () => {
 
     // Assess
     expect(sockets.size).toBe(1);
+  });
+
+  it('fails at once, naming the new address, when the endpoint redirects', async () => {
+    // Prepare: a server that moved (http to https, say), behind the real retrying embedder.
+    let requests = 0;
+    const url = await serve((_request, response) => {
+      requests++;
+      response.writeHead(301, { Location: 'https://moved.example/v1/embeddings' }).end();
+    });
+    const { embedder } = createEmbedder({ baseUrl: url, model: 'm', concurrency: 2 });
+
+    // Act
+    const error = await failureOf(embedder.embedBatch(['a']));
+
+    // Assess
+    expect(error).toBeInstanceOf(BadRequestError);
+    expect(error.message).toBe(
+      'the endpoint redirects to https://moved.example/v1/embeddings (HTTP 301); use the address it redirects to as the base URL',
+    );
+    expect(requests).toBe(1);
   });
 
   it('refuses a URL that is neither http nor https', async () => {
