@@ -150,7 +150,10 @@ export class RateLimiter {
     this.#tpmAt = start;
   }
 
-  /** Requests per second in force: the fixed `rps`, or the rate learned from 429s, or undefined (none). */
+  /**
+   * Requests per second in force: the fixed `rps` (paced at {@link FIXED_RATE_PACE}
+   * of it), or the rate learned from 429s, or undefined (none).
+   */
   get effectiveRps(): number | undefined {
     return this.rps ?? this.#learnedRps;
   }

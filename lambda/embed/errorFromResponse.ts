@@ -99,8 +99,8 @@ function withServerMessage(message: string, serverMessage: string | undefined): 
  * Maps a non-2xx answer to its error class:
  * 401/403 -> AuthenticationError, 404 (or a 400/422 naming an unknown model) -> ModelNotFoundError,
  * 413 (or a 400/422 about size or length) -> PayloadTooLargeError, 429 -> RateLimitError,
- * 408/409/425/5xx -> TransientEndpointError, any other 4xx or a 3xx (redirects are
- * not followed) -> BadRequestError.
+ * 408/409/425/5xx -> TransientEndpointError, any other 4xx or a redirect with a
+ * Location (not followed) -> BadRequestError.
  * `retryAfterMs` is filled from the headers whatever the status (503s send it too).
  */
 export function errorFromResponse(response: FailedResponse): EndpointError {
@@ -151,16 +151,17 @@ export function errorFromResponse(response: FailedResponse): EndpointError {
       details,
     );
   }
-  if (status >= 300 && status < 400) {
-    // Redirects are not followed (a POST would turn into a GET); the base URL is what to fix.
-    const location = response.headers.get('location')?.trim();
-    const where = location ? ` to ${shorten(redact(location, response.secrets))}` : '';
+  const location = response.headers.get('location')?.trim();
+  if (REDIRECTS.has(status) && location) {
+    // Not followed (a POST would turn into a GET): the base URL is what to fix,
+    // and the new address ends with the path that was asked for.
+    const base = location.replace(/\/(?:embeddings|models)\/?(?:[?#].*)?$/, '');
     return new BadRequestError(
-      `the endpoint redirects${where} (HTTP ${status}); use the address it redirects to as the base URL`,
+      `the endpoint redirects to ${shorten(redact(location, response.secrets))} (HTTP ${status}); use ${shorten(redact(base, response.secrets))} as the base URL`,
       details,
     );
   }
-  // 1xx reaching us means a broken proxy: worth another try.
+  // Any other 1xx/3xx reaching us means a broken proxy: worth another try.
   return new TransientEndpointError(
     withServerMessage(`the endpoint answered with unexpected HTTP ${status}`, serverMessage),
     details,
@@ -168,6 +169,8 @@ export function errorFromResponse(response: FailedResponse): EndpointError {
 }
 
 const TIMEOUT_NAMES = new Set(['TimeoutError', 'AbortError']);
+/** Statuses that send the client elsewhere (with a Location). */
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 const TIMEOUT_CODES = new Set([
   'ETIMEDOUT',
   'ESOCKETTIMEDOUT',

@@ -10,6 +10,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
+import { InvalidResponseError } from '../errors.ts';
 import type { HeaderSource } from './parseRetryAfter.ts';
 
 /** What to send. The exchange ends, with the signal's reason, when `signal` aborts. */
@@ -41,18 +42,35 @@ function headerSource(message: http.IncomingMessage): HeaderSource {
   };
 }
 
-/** We ask for no compression; a server that compresses anyway is still read. */
-function decompressed(body: Buffer, encoding: string | undefined): Buffer {
-  switch (encoding?.trim().toLowerCase()) {
-    case 'gzip':
-    case 'x-gzip':
-      return gunzipSync(body);
-    case 'deflate':
-      return inflateSync(body);
-    case 'br':
-      return brotliDecompressSync(body);
-    default:
-      return body;
+/** The most a compressed answer may expand to: far above any real answer, far below a Lambda's memory. */
+const MAX_DECOMPRESSED_BYTES = 512 * 1_048_576;
+
+/**
+ * We ask for no compression; a server that compresses anyway is still read.
+ * @throws {InvalidResponseError} for a body that does not decompress (or expands past the cap).
+ */
+function decompressed(body: Buffer, encoding: string | undefined, status: number): Buffer {
+  const name = encoding?.trim().toLowerCase();
+  const options = { maxOutputLength: MAX_DECOMPRESSED_BYTES };
+  try {
+    switch (name) {
+      case 'gzip':
+      case 'x-gzip':
+        return gunzipSync(body, options);
+      case 'deflate':
+        return inflateSync(body, options);
+      case 'br':
+        return brotliDecompressSync(body, options);
+      default:
+        return body;
+    }
+  } catch (error) {
+    const why = error instanceof Error ? error.message : String(error);
+    throw new InvalidResponseError(
+      `the endpoint sent a ${name} body that does not decompress (HTTP ${status}): ${why}`,
+      { status },
+      { cause: error },
+    );
   }
 }
 
@@ -107,7 +125,11 @@ export const sendWithNodeHttp: SendHttp = (exchange) =>
         }
         let body: Buffer;
         try {
-          body = decompressed(Buffer.concat(chunks, length), message.headers['content-encoding']);
+          body = decompressed(
+            Buffer.concat(chunks, length),
+            message.headers['content-encoding'],
+            message.statusCode ?? 0,
+          );
         } catch (error) {
           fail(error);
           return;
@@ -130,6 +152,8 @@ export function sendWithFetch(fetchImpl: typeof fetch): SendHttp {
       headers: exchange.headers,
       ...(exchange.body === undefined ? {} : { body: exchange.body }),
       signal: exchange.signal,
+      // As node:http: a redirect is an answer to report, not to follow (a POST would turn into a GET).
+      redirect: 'manual',
     });
     // Read under the same signal: a server that stalls mid-body is cut off too.
     const body = Buffer.from(await response.arrayBuffer());

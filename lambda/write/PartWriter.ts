@@ -278,10 +278,12 @@ export class PartWriter {
     // Parquet only: the table is consumed (copied into wasm) before the first
     // await below, so every part can reuse one vector array instead of
     // faulting in a fresh one (32 MiB by default). An `.arrow` file is written
-    // after an await, so it gets its own.
+    // after an await, so it gets its own. Sized by the largest part so far.
     let scratch: Float32Array | undefined;
     if (this.#format === 'parquet') {
-      this.#scratch ??= new Float32Array(this.#rowsPerPart * layout.dimensions);
+      const floats = rows.length * layout.dimensions;
+      if (this.#scratch === undefined || this.#scratch.length < floats)
+        this.#scratch = new Float32Array(floats);
       scratch = this.#scratch;
     }
     let table: ReturnType<typeof buildEmbeddingTable> | undefined = buildEmbeddingTable(

@@ -138,6 +138,39 @@ describe('Function: errorFromResponse', () => {
     expect(error.message).toContain(`HTTP ${status}`);
     expect(error.message).toContain("'input' must be a string");
   });
+
+  it.each([
+    [301, 'https://new.example/v1/embeddings', 'https://new.example/v1'],
+    [307, 'https://new.example/v1/models/', 'https://new.example/v1'],
+    [308, 'https://new.example/openai/v1', 'https://new.example/openai/v1'],
+  ])('maps a %d to a BadRequestError naming the base URL to use', (status, location, base) => {
+    // Act
+    const error = failed(status, '', { Location: location });
+
+    // Assess
+    expect(error).toBeInstanceOf(BadRequestError);
+    expect(error.retryable).toBe(false);
+    expect(error.message).toBe(
+      `the endpoint redirects to ${location} (HTTP ${status}); use ${base} as the base URL`,
+    );
+  });
+
+  it('keeps a key out of a redirect address', () => {
+    // Act
+    const error = failed(302, '', { Location: `https://new.example/v1/embeddings?key=${KEY}` });
+
+    // Assess
+    expect(error.message).not.toContain(KEY);
+  });
+
+  it.each([300, 304, 302])('retries a %d without a Location, as a broken proxy', (status) => {
+    // Act
+    const error = failed(status);
+
+    // Assess
+    expect(error).toBeInstanceOf(TransientEndpointError);
+    expect(error.message).toBe(`the endpoint answered with unexpected HTTP ${status}`);
+  });
 });
 
 describe('Function: serverMessageOf', () => {

@@ -6,8 +6,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createEmbedder } from '../../lambda/embed/createEmbedder.ts';
 import { statusKey } from '../../lambda/embed/errorFromResponse.ts';
 import { HttpEmbeddingsClient } from '../../lambda/embed/HttpEmbeddingsClient.ts';
-import { sendWithNodeHttp } from '../../lambda/embed/sendHttp.ts';
-import { BadRequestError, TransientEndpointError } from '../../lambda/errors.ts';
+import { sendWithFetch, sendWithNodeHttp } from '../../lambda/embed/sendHttp.ts';
+import { BadRequestError, InvalidResponseError, TransientEndpointError } from '../../lambda/errors.ts';
 import { failureOf } from './helpers/failureOf.ts';
 
 /** A loopback server answering every request with `handler`; closed after each test. */
@@ -78,6 +78,21 @@ describe('Function: sendWithNodeHttp', () => {
 
     // Assess
     expect(Array.from(result.vectors[0] ?? [])).toEqual([1, 2]);
+  });
+
+  it('reports a compressed body that does not decompress as an invalid answer', async () => {
+    // Prepare
+    const url = await serve((_request, response) => {
+      response.writeHead(200, { 'Content-Encoding': 'gzip' }).end('not gzip at all');
+    });
+
+    // Act
+    const error = await failureOf(new HttpEmbeddingsClient({ baseUrl: url, model: 'm' }).embed(['a']));
+
+    // Assess
+    expect(error).toBeInstanceOf(InvalidResponseError);
+    expect(error.message).toMatch(/^the endpoint sent a gzip body that does not decompress \(HTTP 200\): /);
+    expect(statusKey(error)).toBe('200');
   });
 
   it('decodes a body that is not ASCII as UTF-8', async () => {
@@ -158,9 +173,29 @@ describe('Function: sendWithNodeHttp', () => {
     // Assess
     expect(error).toBeInstanceOf(BadRequestError);
     expect(error.message).toBe(
-      'the endpoint redirects to https://moved.example/v1/embeddings (HTTP 301); use the address it redirects to as the base URL',
+      'the endpoint redirects to https://moved.example/v1/embeddings (HTTP 301); use https://moved.example/v1 as the base URL',
     );
     expect(requests).toBe(1);
+  });
+
+  it('reports a redirect through an injected fetch too, rather than following it', async () => {
+    // Prepare
+    const url = await serve((_request, response) => {
+      response.writeHead(308, { Location: 'https://moved.example/v1/embeddings' }).end();
+    });
+
+    // Act
+    const reply = await sendWithFetch(globalThis.fetch)({
+      url: `${url}/embeddings`,
+      method: 'POST',
+      headers: {},
+      body: '{}',
+      signal: new AbortController().signal,
+    });
+
+    // Assess
+    expect(reply.status).toBe(308);
+    expect(reply.headers.get('location')).toBe('https://moved.example/v1/embeddings');
   });
 
   it('refuses a URL that is neither http nor https', async () => {
