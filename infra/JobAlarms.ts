@@ -1,10 +1,10 @@
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { alarmAbove } from './alarmAbove.ts';
 import { integerProp } from './errors.ts';
 
 /** Props of `JobAlarms`. */
@@ -49,51 +49,43 @@ export class JobAlarms extends Construct {
     const backlogAgeHours = integerProp(props.backlogAgeHours ?? 24, 'backlogAgeHours', 1, 13 * 24);
     const period = Duration.minutes(5);
 
-    this.deadLetterQueueNotEmpty = props.deadLetterQueue
-      .metricApproximateNumberOfMessagesVisible({ period, statistic: cloudwatch.Stats.MAXIMUM })
-      .createAlarm(this, 'DeadLetterQueueNotEmpty', {
-        alarmDescription:
-          'embed-batch: a job failed on every attempt; its S3 notification is in the dead-letter queue',
-        threshold: 0,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      });
-    this.functionErrors = props.function
-      .metricErrors({ period, statistic: cloudwatch.Stats.SUM })
-      .createAlarm(this, 'FunctionErrors', {
-        alarmDescription: 'embed-batch: the function failed (uncaught error or timeout)',
-        threshold: 0,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      });
-    this.functionThrottles = props.function
-      .metricThrottles({ period, statistic: cloudwatch.Stats.SUM })
-      .createAlarm(this, 'FunctionThrottles', {
-        alarmDescription: 'embed-batch: invocations were throttled (account concurrency exhausted?)',
-        threshold: 0,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      });
-    this.queueBacklog = props.queue
-      .metricApproximateAgeOfOldestMessage({ period, statistic: cloudwatch.Stats.MAXIMUM })
-      .createAlarm(this, 'QueueBacklog', {
-        alarmDescription: `embed-batch: a job has waited over ${backlogAgeHours} h; raise maxConcurrency (and the rate budget) or expect delays`,
-        threshold: Duration.hours(backlogAgeHours).toSeconds(),
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      });
+    const { topic } = props;
 
-    if (props.topic !== undefined) {
-      const action = new SnsAction(props.topic);
-      for (const alarm of this.all) {
-        alarm.addAlarmAction(action);
-        alarm.addOkAction(action);
-      }
-    }
+    this.deadLetterQueueNotEmpty = alarmAbove(
+      this,
+      'DeadLetterQueueNotEmpty',
+      props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+        period,
+        statistic: cloudwatch.Stats.MAXIMUM,
+      }),
+      {
+        description:
+          'embed-batch: a job failed on every attempt; its S3 notification is in the dead-letter queue',
+        topic,
+      },
+    );
+    this.functionErrors = alarmAbove(
+      this,
+      'FunctionErrors',
+      props.function.metricErrors({ period, statistic: cloudwatch.Stats.SUM }),
+      { description: 'embed-batch: the function failed (uncaught error or timeout)', topic },
+    );
+    this.functionThrottles = alarmAbove(
+      this,
+      'FunctionThrottles',
+      props.function.metricThrottles({ period, statistic: cloudwatch.Stats.SUM }),
+      { description: 'embed-batch: invocations were throttled (account concurrency exhausted?)', topic },
+    );
+    this.queueBacklog = alarmAbove(
+      this,
+      'QueueBacklog',
+      props.queue.metricApproximateAgeOfOldestMessage({ period, statistic: cloudwatch.Stats.MAXIMUM }),
+      {
+        description: `embed-batch: a job has waited over ${backlogAgeHours} h; raise maxConcurrency (and the rate budget) or expect delays`,
+        threshold: Duration.hours(backlogAgeHours).toSeconds(),
+        topic,
+      },
+    );
   }
 
   /** Every alarm of this construct. */

@@ -1,7 +1,6 @@
 import path from 'node:path';
 import { Aws, CfnResource, Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -13,6 +12,7 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct, type IConstruct } from 'constructs';
+import { alarmAbove } from './alarmAbove.ts';
 import { HANDLER_ENTRY, handlerBundling, PROJECT_ROOT } from './bundling.ts';
 import { integerProp, keyPrefixProps, PropsError, positiveNumberProp, StackConfigError } from './errors.ts';
 import { functionRoleAndLogs } from './functionRoleAndLogs.ts';
@@ -300,27 +300,24 @@ export class LargeFileStateMachine extends Construct {
       }),
     );
 
-    this.executionsFailed = new cloudwatch.MathExpression({
-      expression: 'failed + timedOut + aborted',
-      usingMetrics: {
-        failed: this.stateMachine.metricFailed({ statistic: cloudwatch.Stats.SUM }),
-        timedOut: this.stateMachine.metricTimedOut({ statistic: cloudwatch.Stats.SUM }),
-        aborted: this.stateMachine.metricAborted({ statistic: cloudwatch.Stats.SUM }),
+    this.executionsFailed = alarmAbove(
+      this,
+      'ExecutionsFailed',
+      new cloudwatch.MathExpression({
+        expression: 'failed + timedOut + aborted',
+        usingMetrics: {
+          failed: this.stateMachine.metricFailed({ statistic: cloudwatch.Stats.SUM }),
+          timedOut: this.stateMachine.metricTimedOut({ statistic: cloudwatch.Stats.SUM }),
+          aborted: this.stateMachine.metricAborted({ statistic: cloudwatch.Stats.SUM }),
+        },
+        period: Duration.minutes(5),
+      }),
+      {
+        description:
+          'embed-batch: a large-file run failed; see the state machine execution, then redrive it (aws stepfunctions redrive-execution)',
+        topic: props.alarmTopic,
       },
-      period: Duration.minutes(5),
-    }).createAlarm(this, 'ExecutionsFailed', {
-      alarmDescription:
-        'embed-batch: a large-file run failed; see the state machine execution, then redrive it (aws stepfunctions redrive-execution)',
-      threshold: 0,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-      evaluationPeriods: 1,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
-    if (props.alarmTopic !== undefined) {
-      const action = new SnsAction(props.alarmTopic);
-      this.executionsFailed.addAlarmAction(action);
-      this.executionsFailed.addOkAction(action);
-    }
+    );
 
     this.#acknowledgeStateMachineFindings();
   }

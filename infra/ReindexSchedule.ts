@@ -1,7 +1,6 @@
 import path from 'node:path';
 import { CfnResource, Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -12,6 +11,7 @@ import * as targets from 'aws-cdk-lib/aws-scheduler-targets';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { alarmAbove } from './alarmAbove.ts';
 import { HANDLER_ENTRY, handlerBundling, PROJECT_ROOT } from './bundling.ts';
 import { integerProp, keyPrefixProps, PropsError } from './errors.ts';
 import { functionRoleAndLogs } from './functionRoleAndLogs.ts';
@@ -190,24 +190,19 @@ export class ReindexSchedule extends Construct {
       }),
     });
 
-    this.deadLetterQueueNotEmpty = this.deadLetterQueue
-      .metricApproximateNumberOfMessagesVisible({
+    this.deadLetterQueueNotEmpty = alarmAbove(
+      this,
+      'DeadLetterQueueNotEmpty',
+      this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
         period: Duration.minutes(5),
         statistic: cloudwatch.Stats.MAXIMUM,
-      })
-      .createAlarm(this, 'DeadLetterQueueNotEmpty', {
-        alarmDescription:
+      }),
+      {
+        description:
           'embed-batch: a scheduled reindex run was not delivered or failed every attempt; see the reindex function logs',
-        threshold: 0,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      });
-    if (props.alarmTopic !== undefined) {
-      const action = new SnsAction(props.alarmTopic);
-      this.deadLetterQueueNotEmpty.addAlarmAction(action);
-      this.deadLetterQueueNotEmpty.addOkAction(action);
-    }
+        topic: props.alarmTopic,
+      },
+    );
 
     this.acknowledgeFindings(bucket, outputPrefix);
   }

@@ -113,16 +113,12 @@ export const sendWithNodeHttp: SendHttp = (exchange) =>
         length += chunk.length;
       });
       message.on('error', fail);
-      // A connection that closes mid-body ends without 'end' (or with an incomplete message).
+      // A connection that closes mid-body leaves the message incomplete; 'close' always comes.
       message.on('close', () => {
         if (!message.complete) fail(new Error('the connection closed before the whole body arrived'));
       });
       message.on('end', () => {
-        if (settled) return;
-        if (!message.complete) {
-          fail(new Error('the connection closed before the whole body arrived'));
-          return;
-        }
+        if (settled || !message.complete) return;
         let body: Buffer;
         try {
           body = decompressed(

@@ -1,5 +1,3 @@
-import type { Logger } from '@aws-lambda-powertools/logger';
-import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
 import { createEmbedder } from '../embed/createEmbedder.ts';
 import { AuthenticationError, EmbedBatchError } from '../errors.ts';
@@ -8,37 +6,27 @@ import { type FinaliseInput, finaliseShards } from '../shard/finaliseShards.ts';
 import { planLargeFile } from '../shard/planLargeFile.ts';
 import { runShard } from '../shard/runShard.ts';
 import type { PlanSummary, ShardTask } from '../shard/ShardPlan.ts';
-import type { ObjectStore } from '../store/ObjectStore.ts';
 import type { UsageReport } from '../write/UsageReport.ts';
 import { createApiKeyProvider } from './createApiKeyProvider.ts';
+import type { HandlerDeps } from './createHandler.ts';
 import { createObservability } from './createObservability.ts';
 import { createTimeBudget } from './createTimeBudget.ts';
 import { jobOptionsFor } from './jobOptionsFor.ts';
 import { describeConfig, type LambdaConfig } from './loadConfig.ts';
 import { outputDirFor } from './outputDirFor.ts';
 import { publishUsageMetrics } from './publishUsageMetrics.ts';
-import type { SecretReader } from './readSecret.ts';
 import type { LargeFileRunInput } from './startLargeFileRun.ts';
 import { TimeLimitError } from './TimeLimitError.ts';
 
 /** Seconds of work a shard is sized for at the per-worker rate: room for retries within 15 minutes. */
 const SHARD_WORK_SECONDS = 600;
 
-/** What the three state machine functions talk to; `shardHandlers.ts` passes the real ones. */
-export interface ShardHandlerDeps {
-  readonly config: LambdaConfig;
-  readonly store: ObjectStore;
-  /** Reads the API token's secret; called at most once per container (workers only). */
-  readonly readSecret: SecretReader;
-  /** @default () => new Date() */
-  readonly now?: () => Date;
-  /** @default a Powertools Logger for `config.serviceName` */
-  readonly logger?: Logger;
-  /** @default Powertools Metrics in `config.metricsNamespace` */
-  readonly metrics?: Metrics;
-  /** How often a worker logs progress. @default 30_000 */
-  readonly progressIntervalMs?: number;
-}
+/**
+ * What the three state machine functions talk to, as the job handler does but
+ * without a state machine to start; `shardHandlers.ts` passes the real ones.
+ * Only workers read the secret.
+ */
+export type ShardHandlerDeps = Omit<HandlerDeps, 'startLargeFileRun'>;
 
 /** What a worker returns to the Distributed Map (discarded there: results live in S3). */
 export interface ShardOutcome {

@@ -2,6 +2,7 @@ import { EmbedBatchError } from '../errors.ts';
 import { joinUri } from '../store/uri.ts';
 import type { InputFormat, OutputFile, OutputFormat } from '../types.ts';
 import type { UsageReport } from '../write/UsageReport.ts';
+import type { ShardRange } from './planShards.ts';
 
 /** Scratch folder of a distributed run, inside the output folder; removed by the finaliser. */
 export const SCRATCH_FOLDER = '_shards/';
@@ -58,18 +59,10 @@ export interface ShardPlan {
   readonly startedAt: string;
 }
 
-/** One item of the Distributed Map: a worker's whole input. */
-export interface ShardTask {
+/** One item of the Distributed Map: a worker's whole input, its byte range and where to find the plan. */
+export interface ShardTask extends ShardRange {
   readonly planUri: string;
   readonly runId: string;
-  readonly index: number;
-  readonly start: number;
-  /** Inclusive. */
-  readonly end: number;
-  readonly recordOffset: number;
-  readonly lineOffset: number;
-  /** Records the planner counted in the range; null when not counted (gzip). */
-  readonly records: number | null;
 }
 
 /** `_shards/<index>.json`: one shard's counts and files, written last by its worker. */

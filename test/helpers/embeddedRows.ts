@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { afterEach, beforeEach } from 'vitest';
 import type { EmbeddedRow, InputRecord } from '../../lambda/types.ts';
 import { contentHash } from '../../lambda/write/contentHash.ts';
 
@@ -72,4 +73,18 @@ export async function tempDir(
 ): Promise<{ dir: string; remove: () => Promise<void> }> {
   const dir = await mkdtemp(path.join(os.tmpdir(), prefix));
   return { dir, remove: () => rm(dir, { recursive: true, force: true }) };
+}
+
+/** A fresh temp folder for every test of the enclosing describe (handed to `use`), removed after it. */
+export function useTempDir(use: (dir: string) => void, prefix?: string): void {
+  let remove: (() => Promise<void>) | undefined;
+  beforeEach(async () => {
+    const made = await tempDir(prefix);
+    remove = made.remove;
+    use(made.dir);
+  });
+  afterEach(async () => {
+    await remove?.();
+    remove = undefined;
+  });
 }

@@ -1,5 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
-import type { Context, S3Event, S3EventRecord, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { Context, S3Event, S3EventRecord, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+// The encoding itself is pinned against S3's own examples in test/reindex/encodeS3Event.test.ts.
+import { encodeS3Key } from '../../lambda/reindex/encodeS3Event.ts';
 
 /** One object in an S3 notification. */
 export interface S3ObjectSpec {
@@ -10,21 +12,6 @@ export interface S3ObjectSpec {
   readonly size?: number;
   /** @default 'ObjectCreated:Put' */
   readonly eventName?: string;
-}
-
-/**
- * Encodes a key the way S3 writes it into event notifications: form encoding
- * (space as `+`, UTF-8 bytes as `%XX`, `+` itself as `%2B`) with `/` kept.
- */
-export function encodeS3EventKey(key: string): string {
-  return key
-    .split('/')
-    .map((segment) =>
-      encodeURIComponent(segment)
-        .replace(/[!'()~]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
-        .replace(/%20/g, '+'),
-    )
-    .join('/');
 }
 
 /** An S3 event record with every field AWS sends (version 2.1). */
@@ -50,7 +37,7 @@ export function s3Record(spec: S3ObjectSpec): S3EventRecord {
         arn: `arn:aws:s3:::${spec.bucket}`,
       },
       object: {
-        key: encodeS3EventKey(spec.key),
+        key: encodeS3Key(spec.key),
         size: spec.size ?? 0,
         eTag: spec.etag ?? '',
         sequencer: '0055AED6DCD90281E5',
@@ -137,4 +124,9 @@ export function lambdaContext(remainingMs = 900_000): Context {
     fail: () => undefined,
     succeed: () => undefined,
   };
+}
+
+/** The message ids a partial batch response reports as failed. */
+export function failures(response: SQSBatchResponse | undefined): string[] {
+  return (response?.batchItemFailures ?? []).map((failure) => failure.itemIdentifier);
 }

@@ -1,13 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { decodeS3Event, decodeS3Key } from '../../lambda/lambda/decodeS3Event.ts';
-import {
-  encodeS3EventKey,
-  s3Event,
-  s3Record,
-  s3TestEventBody,
-  sqsEvent,
-  sqsS3Message,
-} from '../helpers/events.ts';
+import { encodeS3Key } from '../../lambda/reindex/encodeS3Event.ts';
+import { s3Event, s3Record, s3TestEventBody, sqsEvent, sqsS3Message } from '../helpers/events.ts';
 
 describe('Function: decodeS3Key', () => {
   it.each([
@@ -25,8 +19,8 @@ describe('Function: decodeS3Key', () => {
     const keys = ["input/x y+z/ä ö (1) & 'q'!~*.csv", 'input/%41 50%.jsonl', 'input/emoji 😀.ndjson'];
 
     // Act & Assess
-    for (const key of keys) expect(decodeS3Key(encodeS3EventKey(key))).toBe(key);
-    expect(encodeS3EventKey('input/a b+c.csv')).toBe('input/a+b%2Bc.csv');
+    for (const key of keys) expect(decodeS3Key(encodeS3Key(key))).toBe(key);
+    expect(encodeS3Key('input/a b+c.csv')).toBe('input/a+b%2Bc.csv');
   });
 });
 

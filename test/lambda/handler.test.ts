@@ -9,6 +9,7 @@ import { startLocalServer } from '../../lambda/serve/startLocalServer.ts';
 import type { LocalServer } from '../../lambda/serve/types.ts';
 import { S3Store } from '../../lambda/store/S3Store.ts';
 import {
+  failures,
   lambdaContext,
   type S3ObjectSpec,
   s3Event,
@@ -47,10 +48,6 @@ function csv(rows: readonly Row[]): string {
 
 function jsonl(rows: readonly Row[]): string {
   return rows.map(([id, text]) => JSON.stringify({ id, text })).join('\n');
-}
-
-function failures(response: SQSBatchResponse | undefined): string[] {
-  return (response?.batchItemFailures ?? []).map((failure) => failure.itemIdentifier);
 }
 
 describe('Function: handler', () => {

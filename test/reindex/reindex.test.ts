@@ -1,5 +1,4 @@
 import type { Message } from '@aws-sdk/client-sqs';
-import type { SQSBatchResponse } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createHandler, type EmbedHandler } from '../../lambda/lambda/createHandler.ts';
 import { decodeS3Event } from '../../lambda/lambda/decodeS3Event.ts';
@@ -12,7 +11,7 @@ import type { LocalServer } from '../../lambda/serve/types.ts';
 import { S3Store } from '../../lambda/store/S3Store.ts';
 import type { Manifest } from '../../lambda/write/Manifest.ts';
 import { readManifest } from '../../lambda/write/OutputFolder.ts';
-import { lambdaContext, type S3ObjectSpec, sqsEvent, sqsS3Message } from '../helpers/events.ts';
+import { failures, lambdaContext, type S3ObjectSpec, sqsEvent, sqsS3Message } from '../helpers/events.ts';
 import { createLocalQueue, type LocalQueue } from '../helpers/localQueue.ts';
 import { type LocalS3, startLocalS3 } from '../helpers/s3Server.ts';
 import { type CapturedOutput, captureOutput } from '../lambda/captureOutput.ts';
@@ -24,10 +23,6 @@ const DIMENSIONS = 16;
 function csv(prefix: string, count: number): string {
   const rows = Array.from({ length: count }, (_, i) => `${prefix}-${i},"${prefix} text ${i}, with a comma"`);
   return `id,text\n${rows.join('\n')}\n`;
-}
-
-function failures(response: SQSBatchResponse | undefined): string[] {
-  return (response?.batchItemFailures ?? []).map((failure) => failure.itemIdentifier);
 }
 
 describe('Function: reindex (scheduled), against local S3 and SQS', () => {

@@ -1,6 +1,5 @@
 import { gzipSync } from 'node:zlib';
 import { ExecutionAlreadyExists, type SFNClient, type StartExecutionCommand } from '@aws-sdk/client-sfn';
-import type { SQSBatchResponse } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../lambda/errors.ts';
 import { createHandler } from '../../lambda/lambda/createHandler.ts';
@@ -12,7 +11,7 @@ import {
   sfnLargeFileRunStarter,
 } from '../../lambda/lambda/startLargeFileRun.ts';
 import { S3Store } from '../../lambda/store/S3Store.ts';
-import { lambdaContext, sqsEvent, sqsS3Message } from '../helpers/events.ts';
+import { failures, lambdaContext, sqsEvent, sqsS3Message } from '../helpers/events.ts';
 import { type LocalS3, startLocalS3 } from '../helpers/s3Server.ts';
 import { type CapturedOutput, captureOutput } from '../lambda/captureOutput.ts';
 
@@ -21,10 +20,6 @@ const STATE_MACHINE = 'arn:aws:states:eu-central-1:123456789012:stateMachine:Emb
 
 function csv(rows: number): string {
   return `id,text\n${Array.from({ length: rows }, (_, i) => `r-${i},row number ${i} of a file`).join('\n')}\n`;
-}
-
-function failures(response: SQSBatchResponse | undefined): string[] {
-  return (response?.batchItemFailures ?? []).map((failure) => failure.itemIdentifier);
 }
 
 /** A fake SFN client recording each StartExecution; names seen before fail as Step Functions does. */

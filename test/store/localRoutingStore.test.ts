@@ -1,11 +1,11 @@
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../lambda/errors.ts';
 import { LocalStore } from '../../lambda/store/LocalStore.ts';
 import type { ObjectStore } from '../../lambda/store/ObjectStore.ts';
 import { RoutingStore } from '../../lambda/store/RoutingStore.ts';
 import type { SourceInfo } from '../../lambda/types.ts';
-import { tempDir } from '../helpers/embeddedRows.ts';
+import { useTempDir } from '../helpers/embeddedRows.ts';
 
 /** An in-memory stand-in for the S3 store that records what it was asked. */
 class FakeS3 implements ObjectStore {
@@ -52,14 +52,8 @@ class FakeS3 implements ObjectStore {
 
 describe('Class: RoutingStore', () => {
   let dir: string;
-  let remove: () => Promise<void>;
-
-  beforeEach(async () => {
-    ({ dir, remove } = await tempDir());
-  });
-
-  afterEach(async () => {
-    await remove();
+  useTempDir((made) => {
+    dir = made;
   });
 
   it('sends s3:// URIs to the S3 store and everything else to the local store', async () => {

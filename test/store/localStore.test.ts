@@ -2,10 +2,10 @@ import { mkdir, readdir, readFile, stat, utimes, writeFile } from 'node:fs/promi
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ConfigError, InputError } from '../../lambda/errors.ts';
 import { LocalStore } from '../../lambda/store/LocalStore.ts';
-import { tempDir } from '../helpers/embeddedRows.ts';
+import { useTempDir } from '../helpers/embeddedRows.ts';
 
 async function collect(body: AsyncIterable<Uint8Array>): Promise<Buffer> {
   const chunks: Uint8Array[] = [];
@@ -21,15 +21,9 @@ async function listAll(store: LocalStore, prefix: string): Promise<string[]> {
 
 describe('Class: LocalStore', () => {
   let dir: string;
-  let remove: () => Promise<void>;
   const store = new LocalStore();
-
-  beforeEach(async () => {
-    ({ dir, remove } = await tempDir());
-  });
-
-  afterEach(async () => {
-    await remove();
+  useTempDir((made) => {
+    dir = made;
   });
 
   it('streams a whole file with its size and ETag', async () => {

@@ -1,6 +1,6 @@
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { LocalStore } from '../../lambda/store/LocalStore.ts';
 import type { OutputFile, SourceInfo } from '../../lambda/types.ts';
 import { emptyRequestStats } from '../../lambda/types.ts';
@@ -8,7 +8,7 @@ import { ErrorsWriter } from '../../lambda/write/ErrorsWriter.ts';
 import { beginOutput, commitOutput, manifestUri, readManifest } from '../../lambda/write/OutputFolder.ts';
 import { PartWriter } from '../../lambda/write/PartWriter.ts';
 import { buildUsageReport, type UsageReport } from '../../lambda/write/UsageReport.ts';
-import { embeddedRows, TEST_MODEL, tempDir } from '../helpers/embeddedRows.ts';
+import { embeddedRows, TEST_MODEL, useTempDir } from '../helpers/embeddedRows.ts';
 import { RecordingLocalStore } from '../helpers/RecordingLocalStore.ts';
 import { readOutputFolder } from '../helpers/readOutput.ts';
 
@@ -56,15 +56,9 @@ async function run(
 
 describe('Function: beginOutput', () => {
   let dir: string;
-  let remove: () => Promise<void>;
   const store = new LocalStore();
-
-  beforeEach(async () => {
-    ({ dir, remove } = await tempDir());
-  });
-
-  afterEach(async () => {
-    await remove();
+  useTempDir((made) => {
+    dir = made;
   });
 
   it('deletes an existing manifest before anything is written, and returns it', async () => {
@@ -90,15 +84,9 @@ describe('Function: beginOutput', () => {
 
 describe('Function: commitOutput', () => {
   let dir: string;
-  let remove: () => Promise<void>;
   const store = new LocalStore();
-
-  beforeEach(async () => {
-    ({ dir, remove } = await tempDir());
-  });
-
-  afterEach(async () => {
-    await remove();
+  useTempDir((made) => {
+    dir = made;
   });
 
   it('writes usage.json, then manifest.json last, listing parts, errors and usage', async () => {

@@ -1,12 +1,12 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ConfigError, EmbedBatchError } from '../../lambda/errors.ts';
 import { LocalStore } from '../../lambda/store/LocalStore.ts';
 import type { ObjectStore } from '../../lambda/store/ObjectStore.ts';
 import type { EmbeddedRow } from '../../lambda/types.ts';
 import { defaultRowGroupRows, defaultRowsPerPart, PartWriter } from '../../lambda/write/PartWriter.ts';
-import { embeddedRow, embeddedRows, TEST_MODEL, tempDir } from '../helpers/embeddedRows.ts';
+import { embeddedRow, embeddedRows, TEST_MODEL, useTempDir } from '../helpers/embeddedRows.ts';
 import { RecordingLocalStore } from '../helpers/RecordingLocalStore.ts';
 import {
   arrowSchema,
@@ -33,15 +33,9 @@ function expected(row: EmbeddedRow, keep: readonly string[] = ['category'], with
 
 describe('Class: PartWriter', () => {
   let dir: string;
-  let remove: () => Promise<void>;
   const store = new LocalStore();
-
-  beforeEach(async () => {
-    ({ dir, remove } = await tempDir());
-  });
-
-  afterEach(async () => {
-    await remove();
+  useTempDir((made) => {
+    dir = made;
   });
 
   const writer = (

@@ -1,22 +1,16 @@
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { InputError } from '../../lambda/errors.ts';
 import { LocalStore } from '../../lambda/store/LocalStore.ts';
 import { PartWriter } from '../../lambda/write/PartWriter.ts';
 import { readVectorFile } from '../../lambda/write/readVectorFile.ts';
-import { embeddedRows, TEST_MODEL, tempDir } from '../helpers/embeddedRows.ts';
+import { embeddedRows, TEST_MODEL, useTempDir } from '../helpers/embeddedRows.ts';
 
 describe('Function: readVectorFile', () => {
   let dir: string;
-  let remove: () => Promise<void>;
   const store = new LocalStore();
-
-  beforeEach(async () => {
-    ({ dir, remove } = await tempDir());
-  });
-
-  afterEach(async () => {
-    await remove();
+  useTempDir((made) => {
+    dir = made;
   });
 
   it.each(['parquet', 'arrow'] as const)('reads a %s part back row by row', async (format) => {
