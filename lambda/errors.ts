@@ -125,3 +125,35 @@ export class BadRequestError extends EndpointError {
 export function isFatalForJob(error: unknown): boolean {
   return error instanceof AuthenticationError || error instanceof ModelNotFoundError;
 }
+
+/**
+ * Another live run holds the output folder (one writer per folder). Retryable:
+ * the holder finishes, or stops holding once its lease lapses.
+ */
+export class OutputBusyError extends EmbedBatchError {
+  override readonly retryable = true;
+
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'OutputBusyError';
+  }
+}
+
+/**
+ * The job was asked to stop (Ctrl-C, SIGTERM, a Lambda or shard time budget)
+ * and did, with its progress checkpointed: the same job resumes from there.
+ */
+export class JobInterruptedError extends EmbedBatchError {
+  /** Records whose fate is committed (embedded or rejected). */
+  readonly recordsDone: number;
+  /** About how many records the input holds, where it can be told (plain files: from the bytes read). */
+  readonly recordsEstimated?: number;
+
+  constructor(recordsDone: number, options?: ErrorOptions & { readonly recordsEstimated?: number }) {
+    const of = options?.recordsEstimated === undefined ? '' : ` of ~${options.recordsEstimated}`;
+    super(`interrupted: ${recordsDone}${of} records done; progress is checkpointed and the same job resumes`, options);
+    this.name = 'JobInterruptedError';
+    this.recordsDone = recordsDone;
+    this.recordsEstimated = options?.recordsEstimated;
+  }
+}

@@ -68,6 +68,9 @@ function memoryStore(
     put: unused,
     putStream: unused,
     copy: unused,
+    rename: unused,
+    putIfAbsent: unused,
+    putIfMatch: unused,
     delete: unused,
   };
   return { store, stats };
