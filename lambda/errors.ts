@@ -151,7 +151,10 @@ export class JobInterruptedError extends EmbedBatchError {
 
   constructor(recordsDone: number, options?: ErrorOptions & { readonly recordsEstimated?: number }) {
     const of = options?.recordsEstimated === undefined ? '' : ` of ~${options.recordsEstimated}`;
-    super(`interrupted: ${recordsDone}${of} records done; progress is checkpointed and the same job resumes`, options);
+    super(
+      `interrupted: ${recordsDone}${of} records done; progress is checkpointed and the same job resumes`,
+      options,
+    );
     this.name = 'JobInterruptedError';
     this.recordsDone = recordsDone;
     this.recordsEstimated = options?.recordsEstimated;

@@ -121,7 +121,9 @@ export async function runJob(
     const embedded = await embedRecordsToParts(
       records,
       {
-        estimateRecords: gzip ? undefined : (cursor) => Math.round((cursor.records * head.bytes) / cursor.byte),
+        estimateRecords: gzip
+          ? undefined
+          : (cursor) => Math.round((cursor.records * head.bytes) / cursor.byte),
         outputDir,
         sourceUri,
         errorsUri: scratchUri(outputDir, `${ERRORS_FILE}${PARTIAL_SUFFIX}`),
@@ -168,7 +170,9 @@ export async function runJob(
     const usage: UsageReport = {
       ...report,
       source: { ...report.source, bytes: head.bytes },
-      ...(attempts > 1 ? { attempts, rows: { ...report.rows, resumed: checkpoint?.cursor.records ?? 0 } } : {}),
+      ...(attempts > 1
+        ? { attempts, rows: { ...report.rows, resumed: checkpoint?.cursor.records ?? 0 } }
+        : {}),
     };
     await previous?.dispose();
     await done?.dispose();
@@ -329,7 +333,9 @@ export async function embedRecordsToParts(
   let parts: PartWriter | undefined;
   let dimensions = options.dimensions ?? resume?.dimensions ?? undefined;
   const cache = new VectorCache<VectorSource>(DEDUP_ENTRIES_BEFORE_DIMENSIONS);
-  const rows = resume ? { ...resume.rows } : { read: 0, embedded: 0, rejected: 0, deduplicated: 0, reused: 0 };
+  const rows = resume
+    ? { ...resume.rows }
+    : { read: 0, embedded: 0, rejected: 0, deduplicated: 0, reused: 0 };
 
   const newParts = (length: number): PartWriter =>
     new PartWriter(store, outputDir, {

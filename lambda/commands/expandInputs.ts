@@ -47,7 +47,8 @@ export async function expandInputs(
   const listed = async (prefix: string, relativeOf: (uri: string) => string, what: string) => {
     const found = await listInputs(store, prefix, outRoot, relativeOf);
     skippedOutputs += found.skipped;
-    if (found.inputs.length === 0) throw new InputError(`${what}: no .csv, .jsonl or .ndjson files (or .gz of them)`);
+    if (found.inputs.length === 0)
+      throw new InputError(`${what}: no .csv, .jsonl or .ndjson files (or .gz of them)`);
     for (const object of found.inputs)
       planned.push({ sourceUri: object.uri, outputDir: joinUri(out, relativeOf(object.uri)) });
   };
@@ -55,7 +56,11 @@ export async function expandInputs(
   for (const input of inputs) {
     if (isS3Uri(input) && input.endsWith('/')) {
       const prefixKey = parseS3Uri(input).key;
-      await listed(input, (uri) => parseS3Uri(uri).key.slice(prefixKey.length), `${input} (below this prefix)`);
+      await listed(
+        input,
+        (uri) => parseS3Uri(uri).key.slice(prefixKey.length),
+        `${input} (below this prefix)`,
+      );
       continue;
     }
     if (isS3Uri(input)) {
@@ -109,8 +114,7 @@ async function listInputs(
   for (const object of candidates) {
     const relative = relativeOf(object.uri).split(path.sep).join('/');
     const underOutput =
-      isBelow(object.uri, outRoot) ||
-      [...ancestors(relative)].some((folder) => outputFolders.has(folder));
+      isBelow(object.uri, outRoot) || [...ancestors(relative)].some((folder) => outputFolders.has(folder));
     if (underOutput) skipped++;
     else inputs.push(object);
   }

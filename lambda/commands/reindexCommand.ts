@@ -4,7 +4,14 @@ import { staleReason } from '../write/isOutputCurrent.ts';
 import { readManifest } from '../write/OutputFolder.ts';
 import { expandInputs, type PlannedInput } from './expandInputs.ts';
 import type { Io } from './io.ts';
-import { announceOffline, announceSkipped, exitStatusOf, JOB_FLAGS_USAGE, runPlanned, setUpJob } from './runCommand.ts';
+import {
+  announceOffline,
+  announceSkipped,
+  exitStatusOf,
+  JOB_FLAGS_USAGE,
+  runPlanned,
+  setUpJob,
+} from './runCommand.ts';
 import { StopOnSignals } from './StopOnSignals.ts';
 
 export const REINDEX_USAGE = `Usage: embed-batch reindex <s3://bucket/input/ | folder> [--out s3://bucket/output/ | DIR] [--force] [options]

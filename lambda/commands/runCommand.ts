@@ -221,7 +221,9 @@ export function exitStatusOf(outcome: PlannedOutcome): number {
 /** Says on stderr how many files of output folders a folder or prefix held, passed over. */
 export function announceSkipped(skippedOutputs: number, io: Io): void {
   if (skippedOutputs > 0)
-    io.stderr(`embed-batch: skipped ${skippedOutputs} file(s) in output folders (inputs never include outputs)`);
+    io.stderr(
+      `embed-batch: skipped ${skippedOutputs} file(s) in output folders (inputs never include outputs)`,
+    );
 }
 
 /** `embed-batch run`: embeds each input file. Returns the exit status. */
@@ -235,7 +237,12 @@ export async function runCommand(argv: readonly string[], io: Io): Promise<numbe
     }
     if (setup.inputs.length === 0) throw new ConfigError(`Expected at least one input file\n${RUN_USAGE}`);
     announceOffline(setup, io);
-    const { planned, skippedOutputs } = await expandInputs(setup.inputs, setup.out ?? 'out', setup.store, io.cwd);
+    const { planned, skippedOutputs } = await expandInputs(
+      setup.inputs,
+      setup.out ?? 'out',
+      setup.store,
+      io.cwd,
+    );
     announceSkipped(skippedOutputs, io);
     return exitStatusOf(await runPlanned(planned, setup, io));
   } finally {

@@ -22,7 +22,8 @@ export const shardFiles = {
   errors: (outputDir: string, index: number): string =>
     joinUri(outputDir, SCRATCH_FOLDER, `errors-${pad(index)}.jsonl`),
   /** The run's errors.jsonl, joined by the finaliser and moved into place by its commit. */
-  joinedErrors: (outputDir: string): string => joinUri(outputDir, SCRATCH_FOLDER, `errors.jsonl${PARTIAL_SUFFIX}`),
+  joinedErrors: (outputDir: string): string =>
+    joinUri(outputDir, SCRATCH_FOLDER, `errors.jsonl${PARTIAL_SUFFIX}`),
 } as const;
 
 /**
@@ -33,7 +34,8 @@ export const shardFiles = {
  * (distributed or not) removes them when its manifest does not list them.
  */
 export function shardPartFileName(shard: number): (index: number, extension: 'parquet' | 'arrow') => string {
-  return (index, extension) => `${SCRATCH_FOLDER}part-${pad(shard)}-${pad(index)}.${extension}${PARTIAL_SUFFIX}`;
+  return (index, extension) =>
+    `${SCRATCH_FOLDER}part-${pad(shard)}-${pad(index)}.${extension}${PARTIAL_SUFFIX}`;
 }
 
 function pad(value: number): string {

@@ -173,7 +173,10 @@ export class LocalStore implements ObjectStore {
     await mkdir(path.dirname(file), { recursive: true });
     // Written whole to a temp file, then linked in: `link` fails when the target exists, and
     // a reader never sees a half-written file (an exclusive `open` then `write` would show one).
-    const temp = path.join(path.dirname(file), `.${path.basename(file)}.tmp-${randomBytes(6).toString('hex')}`);
+    const temp = path.join(
+      path.dirname(file),
+      `.${path.basename(file)}.tmp-${randomBytes(6).toString('hex')}`,
+    );
     await writeFile(temp, body);
     try {
       await link(temp, file);
@@ -189,7 +192,10 @@ export class LocalStore implements ObjectStore {
   async putIfMatch(uri: string, body: string, etag: string): Promise<boolean> {
     const file = toPath(uri);
     // Move the current file aside under a name of our own: only one caller can win that rename.
-    const aside = path.join(path.dirname(file), `.${path.basename(file)}.tmp-${randomBytes(6).toString('hex')}`);
+    const aside = path.join(
+      path.dirname(file),
+      `.${path.basename(file)}.tmp-${randomBytes(6).toString('hex')}`,
+    );
     try {
       await rename(file, aside);
     } catch (error) {

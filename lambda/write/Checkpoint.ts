@@ -85,7 +85,8 @@ export async function readCheckpoint(store: ObjectStore, dir: string): Promise<C
   if (text === undefined) return undefined;
   try {
     const value = JSON.parse(text) as Partial<Checkpoint>;
-    if (value.version !== 1 || !value.binding || !value.cursor || !Array.isArray(value.parts)) return undefined;
+    if (value.version !== 1 || !value.binding || !value.cursor || !Array.isArray(value.parts))
+      return undefined;
     return value as Checkpoint;
   } catch {
     return undefined;
@@ -93,6 +94,10 @@ export async function readCheckpoint(store: ObjectStore, dir: string): Promise<C
 }
 
 /** Writes the checkpoint (one atomic put: the old one or the new one, never half). */
-export async function writeCheckpoint(store: ObjectStore, dir: string, checkpoint: Checkpoint): Promise<void> {
+export async function writeCheckpoint(
+  store: ObjectStore,
+  dir: string,
+  checkpoint: Checkpoint,
+): Promise<void> {
   await store.put(checkpointUri(dir), `${JSON.stringify(checkpoint)}\n`);
 }

@@ -55,7 +55,13 @@ export class FolderLock {
   #lost: Error | undefined;
   #renewing: Promise<void> = Promise.resolve();
 
-  private constructor(store: ObjectStore, uri: string, record: LockRecord, etag: string, options: FolderLockOptions) {
+  private constructor(
+    store: ObjectStore,
+    uri: string,
+    record: LockRecord,
+    etag: string,
+    options: FolderLockOptions,
+  ) {
     this.#store = store;
     this.#uri = uri;
     this.#record = record;
@@ -74,7 +80,11 @@ export class FolderLock {
    *
    * @throws {OutputBusyError} when a live run holds the folder.
    */
-  static async acquire(store: ObjectStore, dir: string, options: FolderLockOptions = {}): Promise<FolderLock> {
+  static async acquire(
+    store: ObjectStore,
+    dir: string,
+    options: FolderLockOptions = {},
+  ): Promise<FolderLock> {
     const uri = lockUri(dir);
     const now = options.now ?? (() => new Date());
     const ttlMs = options.ttlMs ?? DEFAULT_TTL_MS;
@@ -88,7 +98,8 @@ export class FolderLock {
     });
     for (let attempt = 0; attempt < 3; attempt++) {
       const mine = record();
-      if (await store.putIfAbsent(uri, JSON.stringify(mine))) return FolderLock.#held(store, uri, mine, options);
+      if (await store.putIfAbsent(uri, JSON.stringify(mine)))
+        return FolderLock.#held(store, uri, mine, options);
       const found = await store.head(uri);
       const current = parseLock(await store.getText(uri));
       if (found === undefined || current === undefined) continue;
@@ -163,7 +174,14 @@ function parseLock(text: string | undefined): LockRecord | undefined {
       : undefined;
   } catch {
     // Unreadable: a lease nobody can renew is as good as lapsed.
-    return { owner: '', pid: 0, host: '', holder: 'unknown', since: '', expires_at: new Date(0).toISOString() };
+    return {
+      owner: '',
+      pid: 0,
+      host: '',
+      holder: 'unknown',
+      since: '',
+      expires_at: new Date(0).toISOString(),
+    };
   }
 }
 

@@ -138,7 +138,8 @@ async function applyCommit(store: ObjectStore, dir: string, record: CommitRecord
   // The commit record goes last: until then a crash replays the commit.
   const keep = new Set([lockUri(dir), commitUri(dir)]);
   const doomed: string[] = [];
-  for await (const object of store.list(scratchPrefix(dir))) if (!keep.has(object.uri)) doomed.push(object.uri);
+  for await (const object of store.list(scratchPrefix(dir)))
+    if (!keep.has(object.uri)) doomed.push(object.uri);
   if (doomed.length > 0) await store.delete(doomed);
   await store.delete([commitUri(dir)]);
 }
@@ -185,7 +186,9 @@ export async function staleParts(
 function relativeName(dir: string, uri: string): string | undefined {
   if (isS3Uri(dir)) return uri.startsWith(dir) ? uri.slice(dir.length) : undefined;
   const rest = path.relative(dir, uri);
-  return rest === '' || rest.startsWith('..') || path.isAbsolute(rest) ? undefined : rest.split(path.sep).join('/');
+  return rest === '' || rest.startsWith('..') || path.isAbsolute(rest)
+    ? undefined
+    : rest.split(path.sep).join('/');
 }
 
 /** The file name of `uri` when it lies directly in folder `dir`; undefined when deeper or elsewhere. */

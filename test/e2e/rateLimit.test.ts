@@ -58,7 +58,9 @@ describe('Command: embed-batch run (rate limits)', () => {
     // Assess
     expect(result.status, result.stderr.join('\n')).toBe(0);
     await expectOutputRows(path.join(out, 'paced.jsonl'), expected);
-    const usage = JSON.parse(await readFile(path.join(out, 'paced.jsonl', 'usage.json'), 'utf8')) as UsageReport;
+    const usage = JSON.parse(
+      await readFile(path.join(out, 'paced.jsonl', 'usage.json'), 'utf8'),
+    ) as UsageReport;
     expect(usage.requests.failed).toBe(0);
     expect(server.stats.byStatus['200']).toBe(250);
     // The client's own pacing kept it under the limit: 429s are rare timer jitter, not the mechanism.
