@@ -1,9 +1,7 @@
 import pLimit from 'p-limit';
 import { EmbedBatchError } from '../errors.ts';
 import type { ObjectStore } from '../store/ObjectStore.ts';
-import { joinUri } from '../store/uri.ts';
 import type { OutputFile } from '../types.ts';
-import { ERRORS_FILE } from '../write/ErrorsWriter.ts';
 import type { Manifest } from '../write/Manifest.ts';
 import { commitOutput, manifestUri, readManifest } from '../write/OutputFolder.ts';
 import { buildUsageReport, type UsageReport } from '../write/UsageReport.ts';

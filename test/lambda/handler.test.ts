@@ -274,7 +274,10 @@ describe('Function: handler', () => {
     // fauxqs ignores If-None-Match, so the two may both take the lease before either reads it back;
     // then the one that lost it finds out before its commit. S3 itself lets only one create it.
     expect(logged('failed')[0]).toMatchObject({
-      error: { name: 'OutputBusyError', message: expect.stringMatching(/being written by another run|lost the lock/) },
+      error: {
+        name: 'OutputBusyError',
+        message: expect.stringMatching(/being written by another run|lost the lock/),
+      },
     });
     expect(failures(retried)).toEqual([]);
     expect(logged('already complete')).toHaveLength(1);

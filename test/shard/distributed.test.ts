@@ -242,7 +242,7 @@ describe('Integration: planner -> concurrent shard workers -> finaliser (local S
 
     // Assess: before the finaliser, the earlier output (and a stray part) as it was, shard parts out of sight
     expect(whileSharded.manifest.parts.every((part) => /part-\d{5}\.parquet$/.test(part.uri))).toBe(true);
-    expect(whileSharded.rows).toHaveLength(whileSharded.manifest.rows);
+    expect(whileSharded.rows).toHaveLength(Number(whileSharded.manifest.rows));
     expect(whileSharded.files.filter((file) => file.startsWith('part-')).sort()).toEqual(
       [
         ...whileSharded.manifest.parts.map((part) => part.uri.slice(part.uri.lastIndexOf('/') + 1)),

@@ -196,7 +196,7 @@ describe('Function: commitOutput', () => {
       usage: path.join(dir, 'usage.json'),
       created_at: '2026-01-01T00:00:02.000Z',
     });
-    expect(output.usage.outputs.map((o: OutputFile) => o.uri)).toEqual(
+    expect((output.usage as unknown as UsageReport).outputs.map((o) => o.uri)).toEqual(
       output.manifest.parts.map((p) => p.uri),
     );
     expect(output.rows.map((row) => row.id)).toEqual(['id-1', 'id-2', 'id-3', 'id-4', 'id-5']);
