@@ -33,7 +33,8 @@ export const JOB_FLAGS_USAGE = `Options (flags win over the environment):
   --part-rows N           rows per part file (default about 32 MiB of vectors)
   --timeout-ms N          per-request timeout (default 60000)
   --max-record-bytes N    records larger than this are rejected (default 1048576)
-  --full                  start over: reuse nothing from an earlier output or checkpoint`;
+  --full                  start over: reuse nothing from an earlier output or checkpoint
+  --checkpoint-seconds N  least time between two checkpoints of a running job (default 10)`;
 
 export const RUN_USAGE = `Usage: embed-batch run <input...> [--out DIR|s3://bucket/prefix/] [options]
 
@@ -59,6 +60,7 @@ const JOB_FLAGS = {
   'timeout-ms': { type: 'string' },
   'max-record-bytes': { type: 'string' },
   full: { type: 'boolean' },
+  'checkpoint-seconds': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -112,6 +114,7 @@ export function setUpJob(
     rowsPerPart: num('part-rows'),
     maxRecordBytes: num('max-record-bytes'),
     full: v.full === true,
+    checkpointIntervalMs: secondsToMs(num('checkpoint-seconds')),
   });
   const { embedder } = createEmbedder({
     baseUrl: endpoint.baseUrl,
@@ -136,6 +139,10 @@ export function setUpJob(
     extra: Object.fromEntries(Object.keys(extraFlags).map((name) => [name, v[name]])),
     signals,
   };
+}
+
+function secondsToMs(seconds: number | undefined): number | undefined {
+  return seconds === undefined ? undefined : Math.round(seconds * 1000);
 }
 
 /** Says on stderr that the offline embedder is in use, as DESIGN.md asks. */

@@ -53,6 +53,14 @@ export interface LambdaConfig {
    */
   readonly timeMarginMs: number;
   /**
+   * `QUEUE_URL`: the job's own queue. A job short of time checkpoints and
+   * sends its continuation here. Unset: it fails with a TimeLimitError and the
+   * retry resumes from the checkpoint.
+   */
+  readonly queueUrl?: string;
+  /** `EMBED_CHECKPOINT_INTERVAL_MS`: least time between two checkpoints of a job. @default 10000 */
+  readonly checkpointIntervalMs?: number;
+  /**
    * `STATE_MACHINE_ARN`: the large-file state machine (a Step Functions
    * Distributed Map over byte-range shards). Unset: every file is embedded inline.
    */
@@ -145,6 +153,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): LambdaConfig {
     idColumn,
     keepColumns,
     timeMarginMs: nonNegativeInteger(env, 'EMBED_TIME_MARGIN_MS') ?? 30_000,
+    queueUrl: clean(env.QUEUE_URL),
+    checkpointIntervalMs: positiveInteger(env, 'EMBED_CHECKPOINT_INTERVAL_MS'),
     stateMachineArn: stateMachineArn(env),
     largeFileBytes: positiveInteger(env, 'LARGE_FILE_BYTES') ?? DEFAULT_LARGE_FILE_BYTES,
     shardBytes: positiveInteger(env, 'SHARD_BYTES') ?? DEFAULT_SHARD_BYTES,

@@ -386,7 +386,7 @@ describe('Function: handler', () => {
     expect(await hasManifest('output/mixed/ok.csv/')).toBe(true);
   });
 
-  it('fails with the time-limit message and no manifest when the budget runs out', async () => {
+  it('with no queue to continue on, fails with the time-limit message, no manifest and a checkpoint when the budget runs out', async () => {
     // Prepare
     const slow = await startLocalServer({ apiKey: TOKEN, dimensions: DIMENSIONS, latencyMs: 150 });
     try {
@@ -407,8 +407,9 @@ describe('Function: handler', () => {
       expect(await hasManifest('output/slow/long.csv/')).toBe(false);
       const failed = logged('failed')[0] as { error?: { message?: string } } | undefined;
       expect(failed?.error?.message).toMatch(
-        /^input\/slow\/long\.csv could not finish within the Lambda time limit \(\d+ rows done\); large files need the distributed path$/,
+        /^input\/slow\/long\.csv could not finish within the Lambda time limit \(\d+ records done and checkpointed\); the retry resumes from there$/,
       );
+      expect(await s3.getBytes(BUCKET, 'output/slow/long.csv/_scratch/checkpoint.json')).toBeDefined();
     } finally {
       await slow.close();
     }
@@ -426,7 +427,9 @@ describe('Function: handler', () => {
     // Assess
     expect(failures(response)).toEqual(['late']);
     expect(server.stats.requests).toBe(requestsBefore);
-    expect(String((logged('failed')[0]?.error as { message?: string })?.message)).toContain('(0 rows done)');
+    expect(String((logged('failed')[0]?.error as { message?: string })?.message)).toContain(
+      '(0 records done',
+    );
   });
 
   it('processes a plain S3 event and throws when one of its records fails', async () => {
