@@ -235,7 +235,13 @@ describe('Function: errorFromNetworkFailure', () => {
     expect(error).toBeInstanceOf(TransientEndpointError);
     expect(error.retryable).toBe(true);
     expect(error.message).toContain(code === 'socket hang up' ? 'socket hang up' : code);
-    expect(error.cause).toBe(failure);
+    // A redacted copy of the chain (name, code, message), not the failure itself with its raw fields.
+    expect(error.cause).not.toBe(failure);
+    expect(error.cause).toMatchObject({ name: failure.name, message: failure.message });
+    expect((error.cause as Error).cause).toMatchObject({
+      code: (failure.cause as { code: string }).code,
+      message: (failure.cause as Error).message,
+    });
     expect(statusKey(error)).toBe('network');
   });
 
