@@ -10,7 +10,7 @@ import type { OutputFormat } from '../types.ts';
 import { createStore } from './createStore.ts';
 import { type EndpointConfig, endpointConfig } from './endpointConfig.ts';
 import { expandInputs, type PlannedInput } from './expandInputs.ts';
-import { errorLine, type Io, numberFlag } from './io.ts';
+import { errorLine, type Io, numberFlag, retryNotices } from './io.ts';
 import { ProgressReporter } from './ProgressReporter.ts';
 
 /** Options shared by `run` and `reindex`. */
@@ -31,6 +31,7 @@ export const JOB_FLAGS_USAGE = `Options (flags win over the environment):
   --dimensions N          ask the model for N dimensions
   --part-rows N           rows per part file (default about 32 MiB of vectors)
   --timeout-ms N          per-request timeout (default 60000)
+  --max-retry-wait S      seconds one batch may wait between retries before the job fails (default 300)
   --max-record-bytes N    records larger than this are rejected (default 1048576)
   --full                  re-embed everything, reusing nothing from an earlier output`;
 
@@ -56,6 +57,7 @@ const JOB_FLAGS = {
   dimensions: { type: 'string' },
   'part-rows': { type: 'string' },
   'timeout-ms': { type: 'string' },
+  'max-retry-wait': { type: 'string' },
   'max-record-bytes': { type: 'string' },
   full: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
@@ -119,6 +121,8 @@ export function setUpJob(
     tpm: num('tpm'),
     concurrency: options.concurrency,
     timeoutMs: num('timeout-ms'),
+    maxRetryWait: num('max-retry-wait'),
+    onRetry: retryNotices(io),
   });
   return {
     inputs: positionals,
