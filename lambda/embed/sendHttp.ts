@@ -57,11 +57,11 @@ function mebibytes(bytes: number): string {
 
 /** The error of a 2xx answer over its cap; nothing of it is quoted (it is the server's). */
 export function answerTooLarge(status: number, maxBytes: number, stated?: number): InvalidResponseError {
-  const size = stated === undefined ? `more than ${mebibytes(maxBytes)}` : `${mebibytes(stated)}`;
-  return new InvalidResponseError(
-    `the endpoint sent an answer of ${size} (HTTP ${status}), more than the ${mebibytes(maxBytes)} this request can need; not read further`,
-    { status },
-  );
+  const message =
+    stated === undefined
+      ? `the endpoint sent an answer larger than the ${mebibytes(maxBytes)} this request can need (HTTP ${status}); not read further`
+      : `the endpoint announced an answer of ${mebibytes(stated)} (HTTP ${status}), more than the ${mebibytes(maxBytes)} this request can need; not read`;
+  return new InvalidResponseError(message, { status });
 }
 
 /** Sends one request; rejects on network failure or abort, never on an HTTP status. */

@@ -243,7 +243,7 @@ describe('Function: sendWithNodeHttp and sendWithFetch, bounded answers', () => 
     // Assess
     expect(error).toBeInstanceOf(InvalidResponseError);
     expect(error.message).toBe(
-      'the endpoint sent an answer of more than 1.0 MiB (HTTP 200), more than the 1.0 MiB this request can need; not read further',
+      'the endpoint sent an answer larger than the 1.0 MiB this request can need (HTTP 200); not read further',
     );
     expect(statusKey(error)).toBe('200');
     // The server stops soon after: socket buffers, not the whole answer.
@@ -267,7 +267,7 @@ describe('Function: sendWithNodeHttp and sendWithFetch, bounded answers', () => 
       // Assess
       expect(error).toBeInstanceOf(InvalidResponseError);
       expect(error.message).toMatch(
-        /^the endpoint sent an answer of 2861\.0 MiB \(HTTP 200\), more than the 1\.0 MiB/,
+        /^the endpoint announced an answer of 2861\.0 MiB \(HTTP 200\), more than the 1\.0 MiB/,
       );
       expect(progress?.finished).toBe(false);
     },
@@ -285,7 +285,9 @@ describe('Function: sendWithNodeHttp and sendWithFetch, bounded answers', () => 
 
     // Assess
     expect(error).toBeInstanceOf(InvalidResponseError);
-    expect(error.message).toMatch(/^the endpoint sent an answer of more than 1\.0 MiB \(HTTP 200\)/);
+    expect(error.message).toMatch(
+      /^the endpoint sent an answer larger than the 1\.0 MiB this request can need \(HTTP 200\)/,
+    );
   });
 
   it.each(senders)(
