@@ -183,11 +183,15 @@ export class HttpEmbeddingsClient implements EmbeddingsTransport {
         status,
       });
     }
-    return data
-      .map((item: unknown) =>
-        typeof item === 'object' && item !== null ? (item as { id?: unknown }).id : item,
-      )
-      .filter((id): id is string => typeof id === 'string');
+    return (
+      data
+        .map((item: unknown) =>
+          typeof item === 'object' && item !== null ? (item as { id?: unknown }).id : item,
+        )
+        .filter((id): id is string => typeof id === 'string')
+        // Printed by `embed-batch models`: server text like any other.
+        .map((id) => redact(id, this.#secrets))
+    );
   }
 
   /** One request with timeout; resolves with the 2xx body text, throws mapped errors otherwise. */

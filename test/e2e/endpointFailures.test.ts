@@ -72,6 +72,19 @@ function runArgs(baseUrl: string, extra: string[] = []): string[] {
 }
 
 describe('Command: embed-batch run against a failing endpoint', () => {
+  it.each(['htp://alice:PaSsWoRd42@host/v1', 'https://alice:PaSsWoRd42@127.0.0.1:9/v1'])(
+    'never echoes the password of the base URL %s',
+    async (baseUrl) => {
+      // Act
+      const result = await runCli(runArgs(baseUrl), cleanEnv());
+
+      // Assess
+      expect(result.status).toBe(1);
+      expect(result.stderr.join('\n')).toMatch(/^embed-batch: error: Expected `--base-url`/);
+      expect([...result.stdout, ...result.stderr].join('\n')).not.toContain('PaSsWoRd42');
+    },
+  );
+
   it('fails within seconds, naming the host, when nobody listens on the port', async () => {
     // Prepare
     const port = await closedPort();
