@@ -99,6 +99,7 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
     signal.addEventListener('abort', onAbort, { once: true });
   });
 }
+
 function isRetryable(error: unknown): boolean {
   return error instanceof Error && (error as { retryable?: unknown }).retryable === true;
 }
@@ -133,7 +134,12 @@ function gaveUp(error: unknown, attempts: number): unknown {
  *
  * Each request goes through the limiter and is retried with p-retry
  * (exponential backoff with jitter) while its error is `retryable`; a server's
- * Retry-After pauses the whole limiter and is always waited out in full.
+ * Retry-After pauses the whole limiter and is waited out in full, unless it is
+ * longer than `maxRetryWaitMs`: then the request fails at once, saying so.
+ * All waits of one request together stay within `maxRetryWaitMs`. An
+ * unreachable endpoint (refused, host not found) gets `unreachableAttempts`
+ * attempts; a refused base64 encoding is retried at once (the transport
+ * switched to floats). Every retry is told to `onRetry` with its wait.
  * Authentication, unknown-model and bad-request errors fail at once. A batch
  * refused as too large is split in halves until the halves pass; an input
  * refused alone is returned in `rejected`. Counters follow usage.json: every
