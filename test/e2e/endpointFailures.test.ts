@@ -111,6 +111,21 @@ describe('Command: embed-batch run against a failing endpoint', () => {
     );
   });
 
+  it('fails within seconds, naming the host, when the host is not found', async () => {
+    // Prepare: `.invalid` never resolves (RFC 6761), so no network is needed to be sure.
+    const started = performance.now();
+
+    // Act
+    const result = await runCli(runArgs('http://embeddings.invalid/v1'), cleanEnv());
+
+    // Assess
+    expect(result.status).toBe(1);
+    expect(performance.now() - started).toBeLessThan(10_000);
+    expect(result.stderr.filter((line) => line.startsWith('embed-batch: error:'))).toEqual([
+      `embed-batch: error: ${PRODUCTS}: gave up after 3 attempts: could not reach the endpoint at embeddings.invalid: host not found (ENOTFOUND)`,
+    ]);
+  });
+
   it('fails at once, with its reason, on a Retry-After longer than --max-retry-wait', async () => {
     // Prepare
     let requests = 0;

@@ -353,6 +353,17 @@ describe('Class: HttpEmbeddingsClient', () => {
     expect(models).toEqual(['a/one', 'b/two']);
   });
 
+  it('redacts the key from model ids, which `embed-batch models` prints', async () => {
+    // Prepare
+    const server = await start({ models: ['a/one', `echo/${KEY}`], apiKey: KEY });
+
+    // Act
+    const models = await clientFor(server.url, { apiKey: KEY }).listModels();
+
+    // Assess
+    expect(models).toEqual(['a/one', 'echo/[redacted]']);
+  });
+
   it('maps a failed model listing like any other request', async () => {
     // Prepare
     const server = await start({ apiKey: 'other' });
