@@ -101,6 +101,39 @@ export class TransientEndpointError extends EndpointError {
 }
 
 /**
+ * Connection refused, host not found, network unreachable: retryable, but only
+ * briefly (a few attempts within seconds, not minutes): an endpoint nobody
+ * listens on rarely starts listening while we wait.
+ */
+export class UnreachableEndpointError extends TransientEndpointError {
+  /** The host (and port) that could not be reached, as the message names it. */
+  readonly host?: string;
+
+  constructor(
+    message: string,
+    details: EndpointErrorDetails & { readonly host?: string } = {},
+    options?: ErrorOptions,
+  ) {
+    super(message, details, options);
+    this.name = 'UnreachableEndpointError';
+    this.host = details.host;
+  }
+}
+
+/**
+ * A 400/422 refusing the `encoding_format: "base64"` we asked for. Retryable:
+ * the client asks for floats from then on, so the same batch succeeds next time.
+ */
+export class EncodingRefusedError extends EndpointError {
+  override readonly retryable = true;
+
+  constructor(message: string, details: EndpointErrorDetails = {}, options?: ErrorOptions) {
+    super(message, details, options);
+    this.name = 'EncodingRefusedError';
+  }
+}
+
+/**
  * A 2xx answer that does not fit the request: wrong count, wrong dimension,
  * non-finite values, unparseable body. Retryable: a sane server may answer right next time.
  */

@@ -10,7 +10,7 @@ import type { OutputFormat } from '../types.ts';
 import { createStore } from './createStore.ts';
 import { type EndpointConfig, endpointConfig } from './endpointConfig.ts';
 import { expandInputs, type PlannedInput } from './expandInputs.ts';
-import { errorLine, type Io, numberFlag } from './io.ts';
+import { errorLine, type Io, numberFlag, retryNotices } from './io.ts';
 import { ProgressReporter } from './ProgressReporter.ts';
 import { StopOnSignals } from './StopOnSignals.ts';
 
@@ -32,6 +32,7 @@ export const JOB_FLAGS_USAGE = `Options (flags win over the environment):
   --dimensions N          ask the model for N dimensions
   --part-rows N           rows per part file (default about 32 MiB of vectors)
   --timeout-ms N          per-request timeout (default 60000)
+  --max-retry-wait S      seconds one batch may wait between retries before the job fails (default 300)
   --max-record-bytes N    records larger than this are rejected (default 1048576)
   --full                  start over: reuse nothing from an earlier output or checkpoint
   --checkpoint-seconds N  least time between two checkpoints of a running job (default 10)`;
@@ -58,6 +59,7 @@ const JOB_FLAGS = {
   dimensions: { type: 'string' },
   'part-rows': { type: 'string' },
   'timeout-ms': { type: 'string' },
+  'max-retry-wait': { type: 'string' },
   'max-record-bytes': { type: 'string' },
   full: { type: 'boolean' },
   'checkpoint-seconds': { type: 'string' },
@@ -127,6 +129,8 @@ export function setUpJob(
     concurrency: options.concurrency,
     timeoutMs: num('timeout-ms'),
     signal: signals?.abort,
+    maxRetryWait: num('max-retry-wait'),
+    onRetry: retryNotices(io),
   });
   return {
     inputs: positionals,

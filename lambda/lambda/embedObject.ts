@@ -1,5 +1,6 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { createEmbedder } from '../embed/createEmbedder.ts';
+import { RetryAnnouncer } from '../embed/RetryAnnouncer.ts';
 import { AuthenticationError, JobInterruptedError } from '../errors.ts';
 import { runJob } from '../pipeline.ts';
 import type { JobOptions, JobProgress } from '../pipelineTypes.ts';
@@ -145,6 +146,10 @@ export async function embedObject(
     tpm: config.tpm,
     concurrency: deps.jobOptions.concurrency,
     signal: budget.signal,
+    maxRetryWait: config.maxRetryWait,
+    // A job waiting on a failing endpoint says so (about once per 5 s), rather than going quiet.
+    onRetry: new RetryAnnouncer(({ line, ...notice }) => logger.warn('retrying', { key: ref.key, ...notice }))
+      .onRetry,
   });
 
   let lastLoggedMs = Date.now();

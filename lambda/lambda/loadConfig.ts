@@ -1,5 +1,6 @@
 import { OFFLINE_MODEL } from '../embed/featureHash.ts';
 import { IONOS_BASE_URL } from '../embed/modelFacts.ts';
+import { withoutUrlCredentials } from '../embed/redactSecret.ts';
 import { ConfigError } from '../errors.ts';
 import type { OutputFormat } from '../types.ts';
 
@@ -37,6 +38,11 @@ export interface LambdaConfig {
   readonly batchSize?: number;
   /** `EMBED_FORMAT`. @default 'parquet' */
   readonly format: OutputFormat;
+  /**
+   * `EMBED_MAX_RETRY_WAIT`: seconds one batch may spend waiting between its
+   * attempts; a longer Retry-After fails the job at once. @default 300
+   */
+  readonly maxRetryWait?: number;
   /** `EMBED_DIMENSIONS`: requested output dimensions. @default the model's */
   readonly dimensions?: number;
   /** `EMBED_PART_ROWS`: rows per part file. @default the pipeline's (about 32 MiB of vectors) */
@@ -148,6 +154,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): LambdaConfig {
     batchSize: positiveInteger(env, 'EMBED_BATCH_SIZE'),
     format,
     dimensions: positiveInteger(env, 'EMBED_DIMENSIONS'),
+    maxRetryWait: positiveNumber(env, 'EMBED_MAX_RETRY_WAIT'),
     rowsPerPart: positiveInteger(env, 'EMBED_PART_ROWS'),
     textColumn,
     idColumn,
@@ -224,14 +231,20 @@ function prefix(raw: string | undefined, fallback: string): string {
 }
 
 function httpUrl(value: string, name: string): void {
-  let protocol: string;
+  let url: URL | undefined;
   try {
-    protocol = new URL(value).protocol;
+    url = new URL(value);
   } catch {
-    protocol = '';
+    url = undefined;
   }
-  if (protocol !== 'http:' && protocol !== 'https:') {
-    throw new ConfigError(`Expected \`${name}\` to be an http(s) URL, got ${value}`);
+  if (url?.protocol !== 'http:' && url?.protocol !== 'https:') {
+    throw new ConfigError(`Expected \`${name}\` to be an http(s) URL, got ${withoutUrlCredentials(value)}`);
+  }
+  // The URL is logged with the configuration: a password in it would be too.
+  if (url.username !== '' || url.password !== '') {
+    throw new ConfigError(
+      `Expected \`${name}\` without credentials (got ${withoutUrlCredentials(value)}); put the token in the secret`,
+    );
   }
 }
 
