@@ -7,6 +7,7 @@ import { detectFormat } from './read/detectFormat.ts';
 import { ReadPosition } from './read/ReadPosition.ts';
 import { readRecords } from './read/readRecords.ts';
 import { PreviousOutput } from './reuse/PreviousOutput.ts';
+import { basenameUri } from './store/uri.ts';
 import {
   emptyRequestStats,
   type InputRecord,
@@ -81,6 +82,7 @@ export async function runJob(
     const binding = bindingOf(head, model, options);
     let checkpoint = options.full ? undefined : await readCheckpoint(store, outputDir);
     if (checkpoint !== undefined && !sameBinding(checkpoint.binding, binding)) checkpoint = undefined;
+    if (checkpoint !== undefined) checkpoint = inFolder(checkpoint, outputDir);
     if (checkpoint === undefined) await discardScratch(store, outputDir);
     const startedAt = checkpoint ? new Date(checkpoint.started_at) : now();
     const createdAt = checkpoint ? new Date(checkpoint.created_at) : startedAt;
@@ -191,6 +193,19 @@ export async function runJob(
     await done?.dispose();
     await lock.release();
   }
+}
+
+/**
+ * The checkpoint with its files named in `dir`'s scratch folder: a relative
+ * `--out` is written as given, and the attempt that resumes may run from another folder.
+ */
+function inFolder(checkpoint: Checkpoint, dir: string): Checkpoint {
+  const here = (file: OutputFile): OutputFile => ({ ...file, uri: scratchUri(dir, basenameUri(file.uri)) });
+  return {
+    ...checkpoint,
+    parts: checkpoint.parts.map(here),
+    errors: { ...checkpoint.errors, segments: checkpoint.errors.segments.map(here) },
+  };
 }
 
 /** The part files of one format (Parquet when there are both), for reading vectors back. */
