@@ -212,6 +212,42 @@ describe('Function: handler', () => {
     expect((await readOutput('output/multi/c d.jsonl/')).rows).toHaveLength(4);
   });
 
+  it('gives input/col/x.csv, x.jsonl and x.csv.gz three complete outputs, each invocation keeping its own rows', async () => {
+    // Prepare
+    const csvRows = products(5, 'csv');
+    const jsonlRows = products(4, 'jsonl');
+    const gzRows = products(3, 'gz');
+    const objects = [
+      await upload('input/col/x.csv', csv(csvRows)),
+      await upload('input/col/x.jsonl', jsonl(jsonlRows)),
+      await upload('input/col/x.csv.gz', gzipSync(csv(gzRows))),
+    ];
+    const { handler } = newHandler();
+
+    // Act: one invocation per upload, as the queue delivers them
+    const responses = [];
+    for (const object of objects)
+      responses.push(await handler(sqsEvent(sqsS3Message([object])), lambdaContext()));
+
+    // Assess
+    expect(responses.flatMap(failures)).toEqual([]);
+    for (const [folder, rows] of [
+      ['output/col/x.csv/', csvRows],
+      ['output/col/x.jsonl/', jsonlRows],
+      ['output/col/x.csv.gz/', gzRows],
+    ] as const) {
+      const out = await readOutput(folder);
+      expect(
+        out.rows.map((row) => [row.id, row.text]),
+        folder,
+      ).toEqual(rows.map(([id, text]) => [id, text]));
+      expect(out.rows.map((row) => row.embedding)).toEqual(
+        rows.map(([, text]) => Array.from(featureHashEmbed(text, DIMENSIONS))),
+      );
+    }
+    expect(await s3.listKeys(BUCKET, 'output/col/x/')).toEqual([]);
+  });
+
   it('skips a redelivered event whose output is complete, logging already complete', async () => {
     // Prepare
     const object = await upload('input/twice/x.csv', csv(products(12, 'x')));
