@@ -230,7 +230,14 @@ export class LargeFileStateMachine extends Construct {
       stateName: 'EmbedShard',
       lambdaFunction: this.worker,
       payloadResponseOnly: true,
+      // The item stays the state's input, so a worker that ran short of time is invoked again with it.
+      resultPath: '$.result',
     });
+    // A worker short of time checkpoints and answers `continue`: run it again from there,
+    // so a shard never fails the Map for lack of time and overlapping runs only get slower.
+    const shardFinished = new sfn.Choice(this, 'ShardFinished', { stateName: 'ShardFinished' })
+      .when(sfn.Condition.stringEquals('$.result.status', 'continue'), shard)
+      .otherwise(new sfn.Succeed(this, 'ShardDone', { stateName: 'ShardDone' }));
     const shards = new ZeroToleranceDistributedMap(this, 'Shards', {
       stateName: 'Shards',
       itemReader: new sfn.S3JsonItemReader({
@@ -242,7 +249,7 @@ export class LargeFileStateMachine extends Construct {
       // Workers' results live in S3 (`_shards/`); the finaliser needs the plan summary only.
       resultPath: sfn.JsonPath.DISCARD,
     });
-    shards.itemProcessor(shard);
+    shards.itemProcessor(shard.next(shardFinished));
     const finalise = new tasks.LambdaInvoke(this, 'FinaliseOutput', {
       stateName: 'Finalise',
       lambdaFunction: this.finaliser,

@@ -6,6 +6,7 @@ import type { JobOptions, JobPorts, JobProgress, JobResult } from './pipelineTyp
 import { detectFormat } from './read/detectFormat.ts';
 import { ReadPosition } from './read/ReadPosition.ts';
 import { readRecords } from './read/readRecords.ts';
+import { skipRecords } from './read/skipRecords.ts';
 import { PreviousOutput } from './reuse/PreviousOutput.ts';
 import { basenameUri } from './store/uri.ts';
 import {
@@ -223,15 +224,6 @@ async function openFrom(store: JobPorts['store'], uri: string, start: number, by
   return store.get(uri, { start, end: bytes - 1 });
 }
 
-/** Drops the first `count` records (done by an earlier attempt). */
-async function* skipRecords(records: AsyncIterable<ReadResult>, count: number): AsyncGenerator<ReadResult> {
-  let seen = 0;
-  for await (const result of records) {
-    if (seen++ < count) continue;
-    yield result;
-  }
-}
-
 /** Where `embedRecordsToParts` writes, and what it stamps on the parts. */
 export interface PartsTarget {
   /** Folder the part names are relative to. */
@@ -253,7 +245,7 @@ export interface PartsTarget {
   /** Where the reader is, for the checkpoint's cursor. @default none (no cursor) */
   readonly position?: ReadPosition;
   /** The checkpoint this attempt resumes: its parts, errors and counters come first. @default none */
-  readonly resume?: Checkpoint;
+  readonly resume?: CheckpointProgress;
   /** About how many records the input holds, judged from a cursor (for the interruption message). @default none */
   readonly estimateRecords?: (cursor: Cursor) => number;
   /** Commits progress as the job goes. @default none */

@@ -79,7 +79,16 @@ describe('Construct: LargeFileStateMachine (in EmbedBatchStack)', () => {
       ItemProcessor: {
         ProcessorConfig: { Mode: 'DISTRIBUTED', ExecutionType: 'STANDARD' },
         StartAt: 'EmbedShard',
-        States: { EmbedShard: { Type: 'Task', End: true } },
+        States: {
+          EmbedShard: { Type: 'Task', ResultPath: '$.result', Next: 'ShardFinished' },
+          // A worker that ran short of time answers `continue` and runs again from its checkpoint.
+          ShardFinished: {
+            Type: 'Choice',
+            Choices: [{ Variable: '$.result.status', StringEquals: 'continue', Next: 'EmbedShard' }],
+            Default: 'ShardDone',
+          },
+          ShardDone: { Type: 'Succeed' },
+        },
       },
     });
     expect(States.Finalise).toMatchObject({ Type: 'Task', InputPath: '$.plan', End: true });
