@@ -154,7 +154,10 @@ export function createShardHandlers(deps: ShardHandlerDeps): ShardHandlers {
         return { index: task.index, status: 'done', rows: result.rows, alreadyDone };
       } catch (error) {
         if (error instanceof JobInterruptedError) {
-          logger.info('shard continues: progress checkpointed', { ...fields, recordsDone: error.recordsDone });
+          logger.info('shard continues: progress checkpointed', {
+            ...fields,
+            recordsDone: error.recordsDone,
+          });
           return { index: task.index, status: 'continue', recordsDone: error.recordsDone };
         }
         // The secret may have been rotated: read it again next time.

@@ -5,7 +5,10 @@ import type { ReadResult } from '../types.ts';
  * a stream that cannot be entered in the middle (gzip). Costs reading them,
  * never a request.
  */
-export async function* skipRecords(records: AsyncIterable<ReadResult>, count: number): AsyncGenerator<ReadResult> {
+export async function* skipRecords(
+  records: AsyncIterable<ReadResult>,
+  count: number,
+): AsyncGenerator<ReadResult> {
   let seen = 0;
   for await (const result of records) {
     if (seen++ < count) continue;

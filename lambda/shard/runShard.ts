@@ -168,7 +168,11 @@ type ShardCheckpoint = CheckpointProgress & {
 };
 
 /** The checkpoint of this run's shard, or undefined (none, another run's, unreadable). */
-function parseShardCheckpoint(text: string | undefined, runId: string, index: number): ShardCheckpoint | undefined {
+function parseShardCheckpoint(
+  text: string | undefined,
+  runId: string,
+  index: number,
+): ShardCheckpoint | undefined {
   if (text === undefined) return undefined;
   try {
     const value = JSON.parse(text) as Partial<ShardCheckpoint>;

@@ -181,7 +181,7 @@ describe('Construct: LargeFileStateMachine (in EmbedBatchStack)', () => {
     }
   });
 
-  it('lets the job function start this state machine only, and tells it where and above what size', () => {
+  it('lets the job function start this state machine only, look up its executions, and tells it where and above what size', () => {
     // Prepare
     const [, job] = functionNamed(template, 'index.handler');
     const jobStatements = statementsOf(template, 'index.handler');
@@ -201,6 +201,16 @@ describe('Construct: LargeFileStateMachine (in EmbedBatchStack)', () => {
         Sid: 'StartLargeFileRuns',
         Action: 'states:StartExecution',
         Resource: { Ref: machineId },
+      }),
+      expect.objectContaining({
+        Sid: 'DescribeLargeFileRuns',
+        Action: 'states:DescribeExecution',
+        Resource: {
+          'Fn::Join': [
+            '',
+            expect.arrayContaining([':execution:', { 'Fn::GetAtt': [machineId, 'Name'] }, ':*']),
+          ],
+        },
       }),
     ]);
   });
