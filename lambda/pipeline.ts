@@ -69,7 +69,7 @@ export async function runJob(
   const startedAt = now();
   const startedMs = performance.now();
   const { store, model } = ports;
-  const { format, gzip } = detectFormat(sourceUri);
+  const { format, gzip, delimiter } = detectFormat(sourceUri);
 
   // A missing source fails before the output folder is touched.
   if ((await store.head(sourceUri)) === undefined)
@@ -98,6 +98,10 @@ export async function runJob(
       idColumn: options.idColumn,
       keepColumns: options.keepColumns,
       maxRecordBytes: options.maxRecordBytes,
+      delimiter: options.delimiter ?? delimiter,
+      encoding: options.encoding,
+      requireIdColumn: options.requireIdColumn,
+      onNotice: ports.onNotice,
     });
     embedded = await embedRecordsToParts(
       records,

@@ -1,8 +1,12 @@
 import { type Options, parse } from 'csv-parse/sync';
+import type { CsvDelimiter } from './CsvDelimiter.ts';
 import { type ScannedCsvRow, scanCsvRows } from './scanCsvRows.ts';
 
-/** The options the reader has always read CSV with; csv-parse still reads the rows `scanCsvRows` leaves to it. */
-const CSV_PARSE_OPTIONS: Options = {
+/**
+ * The options the reader has always read CSV with (plus the delimiter); csv-parse
+ * still reads the rows `scanCsvRows` leaves to it.
+ */
+export const CSV_PARSE_OPTIONS: Options = {
   encoding: null,
   // Mixed line endings are common in files edited on several systems.
   record_delimiter: ['\r\n', '\n', '\r'],
@@ -34,7 +38,7 @@ function tooLong(maxRowBytes: number): UnreadableCsvError {
 /**
  * The rows of a CSV byte stream (BOM already stripped), in batches, each row
  * as its fields' raw bytes, exactly as csv-parse would return them with the
- * reader's options (`CSV_PARSE_OPTIONS`).
+ * reader's options (`CSV_PARSE_OPTIONS` with `delimiter`).
  *
  * `scanCsvRows` splits and unquotes the rows itself, about five times
  * cheaper than csv-parse; the rare row with text after a closing quote goes
@@ -47,7 +51,10 @@ function tooLong(maxRowBytes: number): UnreadableCsvError {
 export async function* csvRows(
   chunks: AsyncIterable<Uint8Array>,
   maxRowBytes: number,
+  delimiter: CsvDelimiter = ',',
 ): AsyncGenerator<Buffer[][]> {
+  const separator = delimiter.charCodeAt(0);
+  const parseOptions: Options = { ...CSV_PARSE_OPTIONS, delimiter };
   let pending: Buffer[] = [];
   let pendingBytes = 0;
   // Scan again once this many bytes are pending; a long row waits until it has doubled.
@@ -56,7 +63,7 @@ export async function* csvRows(
   function* take(final: boolean): Generator<Buffer[][], void> {
     const bytes = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingBytes);
     const scanned: ScannedCsvRow[] = [];
-    const scan = scanCsvRows(bytes, final, scanned);
+    const scan = scanCsvRows(bytes, final, scanned, separator);
     const batch: Buffer[][] = [];
     for (const row of scanned) {
       if (row.end - row.start > maxRowBytes) {
@@ -64,10 +71,7 @@ export async function* csvRows(
         throw tooLong(maxRowBytes);
       }
       if (row.fields !== undefined) batch.push(row.fields);
-      else
-        batch.push(
-          ...(parse(bytes.subarray(row.start, row.end), CSV_PARSE_OPTIONS) as unknown as Buffer[][]),
-        );
+      else batch.push(...(parse(bytes.subarray(row.start, row.end), parseOptions) as unknown as Buffer[][]));
     }
     if (batch.length > 0) yield batch;
     if (scan.unclosedQuote) {

@@ -11,12 +11,15 @@ const NO_KEEP: Readonly<Record<string, string>> = Object.freeze({});
  * `encoding: null`) into a record, or into a rejection whose reason names the
  * record and the column. Checks, in order: field count, the id's UTF-8 (so that
  * later rejections can carry the id), size, UTF-8 of every other field, non-blank text.
+ *
+ * @param invalid The reason for a field that is not UTF-8 (it names the file's own encoding).
  */
 export function parseCsvRecord(
   fields: readonly Buffer[],
   at: RecordLocation,
   columns: CsvColumns,
   maxRecordBytes: number,
+  invalid = 'invalid UTF-8 bytes',
 ): ReadResult {
   const width = columns.names.length;
   if (fields.length !== width) {
@@ -27,7 +30,7 @@ export function parseCsvRecord(
   let id = String(at.record);
   if (idIndex !== -1) {
     const cell = fields[idIndex]!;
-    if (!isUtf8(cell)) return rejectRecord(at, 'invalid UTF-8 bytes', { column: columns.names[idIndex] });
+    if (!isUtf8(cell)) return rejectRecord(at, invalid, { column: columns.names[idIndex] });
     if (cell.length > 0) id = cell.toString('utf8');
   }
   let bytes = 0;
@@ -38,7 +41,7 @@ export function parseCsvRecord(
   // Every field, used or not: a row with broken bytes anywhere is suspect as a whole.
   for (let i = 0; i < width; i++) {
     if (i !== idIndex && !isUtf8(fields[i]!))
-      return rejectRecord(at, 'invalid UTF-8 bytes', { column: columns.names[i], id });
+      return rejectRecord(at, invalid, { column: columns.names[i], id });
   }
 
   // Validated above, so toString cannot slip in U+FFFD.

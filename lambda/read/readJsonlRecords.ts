@@ -1,8 +1,10 @@
 import type { ReadResult } from '../types.ts';
+import { JsonlFieldCheck } from './JsonlFieldCheck.ts';
 import { LineSplitter, type SplitLine } from './LineSplitter.ts';
 import { parseJsonlRecord } from './parseJsonlRecord.ts';
 import { rejectRecord } from './rejectRecord.ts';
 import type { ResolvedReaderOptions } from './resolveReaderOptions.ts';
+import { type InputEncoding, invalidBytesReason } from './transcodeToUtf8.ts';
 
 // JSON's own whitespace; \n never reaches here and a trailing \r is already gone.
 function isBlank(line: Buffer): boolean {
@@ -14,17 +16,30 @@ function isBlank(line: Buffer): boolean {
 }
 
 /**
- * Streams JSONL (also NDJSON) records: one per non-blank line, split at the byte
- * level. Blank and whitespace-only lines are not records but do count as lines.
+ * Streams JSONL (also NDJSON) records from UTF-8 bytes: one per non-blank line,
+ * split at the byte level. Blank and whitespace-only lines are not records but
+ * do count as lines.
+ *
+ * The first records are held back until `JsonlFieldCheck` has seen enough of
+ * them: a needed field none of them has fails the file before any record is
+ * yielded. A byte-range shard after the first skips the check (the first shard made it).
+ *
+ * @param encoding What the bytes were before they became UTF-8, for the reasons of rejected records.
+ * @throws {InputError} for a field no record of the first batch has.
  */
 export async function* readJsonlRecords(
   bytes: AsyncIterable<Uint8Array>,
   options: ResolvedReaderOptions,
+  encoding: InputEncoding = 'utf-8',
 ): AsyncGenerator<ReadResult> {
   const { maxRecordBytes, lineOffset } = options;
+  const invalid = invalidBytesReason(encoding);
   const splitter = new LineSplitter(maxRecordBytes);
   let line = lineOffset;
   let record = options.recordOffset;
+  let check: JsonlFieldCheck | undefined =
+    options.recordOffset === 0 && lineOffset === 0 ? new JsonlFieldCheck(options) : undefined;
+  let held: ReadResult[] = [];
 
   const toResult = (split: SplitLine): ReadResult | undefined => {
     line++;
@@ -37,17 +52,31 @@ export async function* readJsonlRecords(
     }
     if (isBlank(split)) return undefined;
     record++;
-    return parseJsonlRecord(split, { record, line }, options);
+    return parseJsonlRecord(split, { record, line }, options, invalid, check);
+  };
+
+  /** The results to yield now: none while the check is still looking, then everything held. */
+  const release = (result: ReadResult): ReadResult[] => {
+    if (check === undefined) return [result];
+    held.push(result);
+    if (!check.decided) return [];
+    check.check(false);
+    check = undefined;
+    const out = held;
+    held = [];
+    return out;
   };
 
   for await (const chunk of bytes) {
     for (const split of splitter.push(chunk)) {
       const result = toResult(split);
-      if (result !== undefined) yield result;
+      if (result !== undefined) yield* release(result);
     }
   }
   for (const split of splitter.end()) {
     const result = toResult(split);
-    if (result !== undefined) yield result;
+    if (result !== undefined) yield* release(result);
   }
+  check?.check(true);
+  yield* held;
 }

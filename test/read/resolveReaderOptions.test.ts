@@ -20,7 +20,11 @@ describe('Function: resolveReaderOptions', () => {
       gzip: false,
       textColumn: 'text',
       idColumn: 'id',
+      requireIdColumn: false,
       keepColumns: [],
+      delimiter: undefined,
+      encoding: undefined,
+      onNotice: expect.any(Function),
       maxRecordBytes: DEFAULT_MAX_RECORD_BYTES,
       csvHeader: undefined,
       recordOffset: 0,
@@ -42,6 +46,11 @@ describe('Function: resolveReaderOptions', () => {
     [{ keepColumns: ['a', ''] }, 'Expected `keepColumns` to be an array of non-empty strings, got ["a",""]'],
     [{ format: 'json' }, 'Expected `format` to be "csv" or "jsonl", got "json"'],
     [{ gzip: 'no' }, 'Expected `gzip` to be a boolean, got "no"'],
+    [{ delimiter: ':' }, 'Expected `delimiter` to be one of ",", ";", "\\t", "|", got ":"'],
+    [
+      { encoding: 'utf-32' },
+      'Expected `encoding` to be one of utf-8, utf-16le, utf-16be, windows-1252, latin1, got "utf-32"',
+    ],
     [{ csvHeader: [] }, 'Expected `csvHeader` to be a non-empty array of strings, got []'],
     [
       { format: 'jsonl', csvHeader: ['text'] },
