@@ -21,6 +21,7 @@ import { ERRORS_FILE, ErrorsWriter } from './write/ErrorsWriter.ts';
 import { beginOutput, commitOutput } from './write/OutputFolder.ts';
 import { defaultRowsPerPart, PartWriter, type PartWriterOptions } from './write/PartWriter.ts';
 import { buildUsageReport, type UsageReport } from './write/UsageReport.ts';
+import { expectedDimensions, writeEmptyPart } from './write/writeEmptyPart.ts';
 
 /** Vectors kept for deduplication, in bytes; the entry count follows from the dimensions. */
 const DEDUP_CACHE_BYTES = 64 * 1024 * 1024;
@@ -355,7 +356,20 @@ export async function embedRecordsToParts(
       ports.signal?.throwIfAborted();
       await drainHead();
     }
-    outputs = parts ? await parts.finish() : [];
+    // No embedded rows: one empty part with the full schema, so `part-*` readers find the columns.
+    if (!parts) dimensions ??= expectedDimensions(model);
+    outputs = parts
+      ? await parts.finish()
+      : await writeEmptyPart(store, outputDir, {
+          format: options.format,
+          dimensions,
+          model,
+          sourceUri,
+          keepColumns: options.keepColumns,
+          includeText: options.includeText,
+          createdAt: target.createdAt,
+          fileName: target.fileName,
+        });
     errorsFile = await errors.finish();
   } catch (error) {
     // Let requests in flight settle before giving up, so nothing runs on after the job failed.

@@ -4,7 +4,7 @@ import { staleReason } from '../write/isOutputCurrent.ts';
 import { readManifest } from '../write/OutputFolder.ts';
 import { expandInputs, type PlannedInput } from './expandInputs.ts';
 import type { Io } from './io.ts';
-import { announceOffline, JOB_FLAGS_USAGE, runPlanned, setUpJob } from './runCommand.ts';
+import { announceOffline, checkOutputFolder, JOB_FLAGS_USAGE, runPlanned, setUpJob } from './runCommand.ts';
 
 export const REINDEX_USAGE = `Usage: embed-batch reindex <s3://bucket/input/ | folder> [--out s3://bucket/output/ | DIR] [--force] [options]
 
@@ -16,7 +16,7 @@ ${JOB_FLAGS_USAGE}`;
 
 /** `embed-batch reindex`: brings every output below a prefix up to date. Returns the exit status. */
 export async function reindexCommand(argv: readonly string[], io: Io): Promise<number> {
-  const setup = setUpJob(argv, io, { force: { type: 'boolean' } });
+  const setup = setUpJob(argv, io, { force: { type: 'boolean' } }, 'reindex');
   if (setup.help) {
     io.stdout(REINDEX_USAGE);
     return 0;
@@ -26,8 +26,10 @@ export async function reindexCommand(argv: readonly string[], io: Io): Promise<n
     throw new ConfigError(`Expected exactly one prefix\n${REINDEX_USAGE}`);
   const force = setup.extra.force === true;
   const source = isS3Uri(prefix) && !prefix.endsWith('/') ? `${prefix}/` : prefix;
-  const out = setup.out ?? defaultOutput(source);
+  // `input` and `input/` are the same folder; only the default output needs to see the slash.
+  const out = setup.out ?? defaultOutput(source.endsWith('/') ? source : `${source}/`);
   const options = force ? { ...setup.options, full: true } : setup.options;
+  await checkOutputFolder(out, io.cwd);
   announceOffline(setup, io);
 
   const stale: PlannedInput[] = [];

@@ -46,6 +46,12 @@ export interface PartWriterOptions {
    * so that a later run can clean it up. @default partFileName
    */
   readonly fileName?: (index: number, extension: 'parquet' | 'arrow') => string;
+  /**
+   * When no row was added, `finish()` still writes one part with no rows and
+   * the full schema, so `read_parquet('.../part-*.parquet')` finds a file.
+   * Needs `dimensions`. @default false
+   */
+  readonly emptyPart?: boolean;
 }
 
 /**
@@ -94,9 +100,8 @@ export const PART_FILE_PATTERN = /^part-\d{5,}(?:-\d{5,})?\.(parquet|arrow)$/;
  * being written. After a failed write every later call rejects.
  *
  * With format `both`, each part is written as `.parquet` then `.arrow`, and
- * `finish()` lists them in that order, part by part. A job with no embedded
- * rows writes no parts: an empty Parquet file would need a schema whose
- * dimension may be unknown, and readers of the manifest lose nothing.
+ * `finish()` lists them in that order, part by part. With no rows added it
+ * writes no parts, unless `emptyPart` asks for one (its schema needs the dimension).
  */
 export class PartWriter {
   readonly #store: ObjectStore;
@@ -112,6 +117,7 @@ export class PartWriter {
   readonly #requestedRowsPerPart: number | undefined;
   readonly #requestedRowGroupRows: number | undefined;
   readonly #fileName: (index: number, extension: 'parquet' | 'arrow') => string;
+  readonly #emptyPart: boolean;
 
   #layout: EmbeddingTableLayout | undefined;
   #rowsPerPart = 0;
@@ -146,6 +152,10 @@ export class PartWriter {
     this.#requestedRowsPerPart = options.rowsPerPart;
     this.#requestedRowGroupRows = options.rowGroupRows;
     this.#fileName = options.fileName ?? partFileName;
+    this.#emptyPart = options.emptyPart ?? false;
+    if (this.#emptyPart && options.dimensions === undefined) {
+      throw new ConfigError('Expected `dimensions` with `emptyPart`: the schema of an empty part needs it');
+    }
 
     if (!['parquet', 'arrow', 'both'].includes(this.#format)) {
       throw new ConfigError(
@@ -223,7 +233,7 @@ export class PartWriter {
   async finish(): Promise<OutputFile[]> {
     if (!this.#finished) {
       this.#finished = true;
-      if (this.#buffer.length > 0) this.#cutPart();
+      if (this.#buffer.length > 0 || (this.#emptyPart && this.#nextPart === 0)) this.#cutPart();
     }
     await this.#writes;
     return [...this.#outputs];
