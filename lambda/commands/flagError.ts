@@ -27,7 +27,9 @@ export function closestFlag(typed: string, known: readonly string[]): string | u
     }
   }
   // Two edits in a long name, one in a short one: further than that is another word.
-  return best !== undefined && bestDistance <= Math.min(2, Math.floor(name.length / 3)) ? `--${best}` : undefined;
+  return best !== undefined && bestDistance <= Math.min(2, Math.floor(name.length / 3))
+    ? `--${best}`
+    : undefined;
 }
 
 /**
@@ -43,9 +45,12 @@ export function flagError(error: unknown, command: string, known: readonly strin
   if (unknown !== undefined) {
     const suggestion = closestFlag(unknown, known);
     const hint = suggestion === undefined ? '' : `; did you mean ${suggestion}?`;
-    return new ConfigError(`${command}: unknown option ${unknown}${hint} (see embed-batch ${command} --help)`, {
-      cause: error,
-    });
+    return new ConfigError(
+      `${command}: unknown option ${unknown}${hint} (see embed-batch ${command} --help)`,
+      {
+        cause: error,
+      },
+    );
   }
   // parseArgs' other messages are clear but long; the first sentence says it.
   return new ConfigError(`${command}: ${message.split('. ')[0]} (see embed-batch ${command} --help)`, {
