@@ -164,8 +164,13 @@ export async function embedObject(
       endpoint: transport.endpoint,
       now: deps.now,
       onProgress,
+      onNotice: (message) => logger.info(message, { key: ref.key }),
       signal: budget.signal,
     });
+    // The output is complete and the message done: redelivery cannot help a file whose every record is bad.
+    const { rows } = result.usage;
+    if (rows.read > 0 && rows.embedded === 0)
+      logger.error('every record was rejected', { key: ref.key, rows, errors: `${outputDir}errors.jsonl` });
     return { status: 'done', outputDir, usage: result.usage, manifestUri: result.manifestUri };
   } catch (error) {
     if (budget.expired) throw new TimeLimitError(ref.key, last?.rowsEmbedded ?? 0, { cause: error });
