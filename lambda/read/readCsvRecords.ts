@@ -57,6 +57,12 @@ function isBlankRow(fields: readonly Buffer[]): boolean {
 const SNIFF_BYTES = 16 * 1024;
 
 function decodeHeader(fields: readonly Buffer[], source: string, encoding: InputEncoding): string[] {
+  // Every other byte NUL: the ASCII of UTF-16 saved without a byte order mark, read as UTF-8.
+  if (encoding === 'utf-8' && fields.some((field) => field.includes(0))) {
+    throw new InputError(
+      `${source}: the header row holds NUL bytes: UTF-16 without a byte order mark? Name it with --encoding utf-16le (or utf-16be)`,
+    );
+  }
   return fields.map((field) => {
     if (isUtf8(field)) return field.toString('utf8');
     if (encoding === 'utf-8') {

@@ -1,7 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../lambda/errors.ts';
 import { type ReaderOptions, readRecords } from '../../lambda/read/readRecords.ts';
-import { accepted, chunked, expectEachRecordOnce, readFixture, rejected } from '../helpers/readFixtures.ts';
+import {
+  accepted,
+  chunked,
+  expectEachRecordOnce,
+  fixtureBytes,
+  readAll,
+  readFixture,
+  rejected,
+} from '../helpers/readFixtures.ts';
 
 /** Reads a fixture and collects what the reader said on its own (`onNotice`). */
 async function readWithNotices(name: string, options: Partial<ReaderOptions> = {}, chunkSize?: number) {
@@ -152,6 +160,26 @@ describe('Function: readRecords (CSV dialects and encodings)', () => {
       ]);
     },
   );
+
+  it('says UTF-16 without a byte order mark needs --encoding, and reads it with one', async () => {
+    // Prepare: what utf16-bom.csv holds after its BOM.
+    const bytes = fixtureBytes('utf16-bom.csv').subarray(2);
+    const options = { source: 'no-bom.csv', format: 'csv', gzip: false } as const;
+
+    // Act
+    const act = readAll(chunked(bytes, 5), options);
+    const named = await readAll(chunked(bytes, 5), { ...options, encoding: 'utf-16le' });
+
+    // Assess
+    await expect(act).rejects.toThrow(
+      'no-bom.csv: the header row holds NUL bytes: UTF-16 without a byte order mark? Name it with --encoding utf-16le (or utf-16be)',
+    );
+    expect(accepted(named).map(({ text }) => text)).toEqual([
+      'Teekanne 🍵 aus Glas',
+      'Ελληνικά, 日本語',
+      'Ærøskøbing ß',
+    ]);
+  });
 
   it('rejects a byte windows-1252 leaves undefined, and reads it under latin1', async () => {
     // Prepare, Act
