@@ -23,22 +23,22 @@ function isBlank(fields: readonly Buffer[]): boolean {
   return fields[0]!.every((byte) => byte === SPACE || byte === TAB);
 }
 
+/** The rare row with text after a closing quote is csv-parse's to split, as in the reader; a guess never throws. */
+function parsedFields(row: Buffer, delimiter: CsvDelimiter): Buffer[] {
+  try {
+    return (parse(row, { ...CSV_PARSE_OPTIONS, delimiter }) as unknown as Buffer[][])[0] ?? [];
+  } catch {
+    return [];
+  }
+}
+
 /** The field counts of the first rows that are not blank, as the reader would split them. */
 function fieldCounts(sample: Buffer, final: boolean, delimiter: CsvDelimiter): number[] {
   const rows: ScannedCsvRow[] = [];
   scanCsvRows(sample, final, rows, delimiter.charCodeAt(0));
   const counts: number[] = [];
   for (const row of rows) {
-    // The rare row with text after a closing quote is csv-parse's to split, as in the reader.
-    const fields =
-      row.fields ??
-      (
-        parse(sample.subarray(row.start, row.end), {
-          ...CSV_PARSE_OPTIONS,
-          delimiter,
-        }) as unknown as Buffer[][]
-      )[0] ??
-      [];
+    const fields = row.fields ?? parsedFields(sample.subarray(row.start, row.end), delimiter);
     if (fields.length === 0 || isBlank(fields)) continue;
     counts.push(fields.length);
     if (counts.length > SAMPLE_ROWS) break;
