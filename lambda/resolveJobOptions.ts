@@ -2,6 +2,7 @@ import { DEFAULT_MAX_TOKENS_PER_REQUEST, isIonos, maxInputTokens } from './embed
 import { ConfigError } from './errors.ts';
 import type { JobOptions, MaxRejected } from './pipelineTypes.ts';
 import { CSV_DELIMITERS, type CsvDelimiter } from './read/CsvDelimiter.ts';
+import { keptColumnNames } from './read/keptColumn.ts';
 import { INPUT_ENCODINGS, type InputEncoding } from './read/transcodeToUtf8.ts';
 import type { OutputFormat } from './types.ts';
 
@@ -144,7 +145,8 @@ export function resolveJobOptions(input: JobOptionsInput): JobOptions {
     if (value.trim() === '')
       throw new ConfigError(`Expected \`${flag}\` to be a column name, got an empty string`);
   }
-  if (options.keepColumns.includes(options.textColumn) || options.keepColumns.includes(options.idColumn)) {
+  const kept = keptColumnNames(options.keepColumns);
+  if (kept.includes(options.textColumn) || kept.includes(options.idColumn)) {
     throw new ConfigError('Expected `--keep-columns` not to repeat the text or id column');
   }
   return options;

@@ -11,7 +11,7 @@ const MAX_DEPTH = 3;
 
 type CheckOptions = Pick<
   ResolvedReaderOptions,
-  'source' | 'textColumn' | 'idColumn' | 'requireIdColumn' | 'keepColumns'
+  'source' | 'textColumn' | 'idColumn' | 'requireIdColumn' | 'kept'
 >;
 
 /**
@@ -33,7 +33,7 @@ export class JsonlFieldCheck {
     this.#options = options;
     this.#sample = sample;
     this.#missing.set(options.textColumn, 'use --text-column');
-    for (const name of options.keepColumns) this.#missing.set(name, 'check --keep-columns');
+    for (const { name } of options.kept) this.#missing.set(name, 'check --keep-columns');
     if (options.requireIdColumn) this.#missing.set(options.idColumn, 'check --id-column');
   }
 

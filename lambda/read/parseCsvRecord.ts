@@ -1,10 +1,11 @@
 import { isUtf8 } from 'node:buffer';
-import type { ReadResult } from '../types.ts';
+import type { KeptValue, ReadResult } from '../types.ts';
+import { convertKept } from './keptColumn.ts';
 import { type RecordLocation, rejectRecord } from './rejectRecord.ts';
 import type { CsvColumns } from './resolveCsvColumns.ts';
 
 /** Shared by every record without kept columns: one allocation less per record. */
-const NO_KEEP: Readonly<Record<string, string>> = Object.freeze({});
+const NO_KEEP: Readonly<Record<string, KeptValue>> = Object.freeze({});
 
 /**
  * Turns one CSV row (raw field bytes, as csv-parse returns them with
@@ -50,8 +51,17 @@ export function parseCsvRecord(
 
   let keep = NO_KEEP;
   if (columns.keep.length > 0) {
-    const kept: Record<string, string> = {};
-    for (const [name, index] of columns.keep) kept[name] = fields[index]!.toString('utf8');
+    const kept: Record<string, KeptValue> = {};
+    for (const [name, index, type] of columns.keep) {
+      const cell = fields[index]!.toString('utf8');
+      if (type === 'string') {
+        kept[name] = cell;
+        continue;
+      }
+      const converted = convertKept(cell, type);
+      if ('problem' in converted) return rejectRecord(at, converted.problem, { column: name, id });
+      kept[name] = converted.value;
+    }
     keep = kept;
   }
   return { ok: true, value: { record: at.record, line: at.line, id, text, keep } };

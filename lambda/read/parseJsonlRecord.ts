@@ -1,17 +1,18 @@
 import { isUtf8 } from 'node:buffer';
-import type { ReadResult } from '../types.ts';
+import type { KeptValue, ReadResult } from '../types.ts';
 import type { JsonlFieldCheck } from './JsonlFieldCheck.ts';
 import { jsonField } from './jsonField.ts';
+import { convertKept } from './keptColumn.ts';
 import { type RecordLocation, rejectRecord } from './rejectRecord.ts';
 import type { ResolvedReaderOptions } from './resolveReaderOptions.ts';
 
 /** Shared by every record without kept columns: one allocation less per record. */
-const NO_KEEP: Readonly<Record<string, string>> = Object.freeze({});
+const NO_KEEP: Readonly<Record<string, KeptValue>> = Object.freeze({});
 
 /** Longest parser message quoted in a reason; V8 quotes the input in some of them. */
 const MAX_MESSAGE = 200;
 
-type JsonlColumns = Pick<ResolvedReaderOptions, 'textColumn' | 'idColumn' | 'keepColumns'>;
+type JsonlColumns = Pick<ResolvedReaderOptions, 'textColumn' | 'idColumn' | 'kept'>;
 
 function kind(value: unknown): string {
   if (value === null) return 'null';
@@ -44,7 +45,8 @@ function loneSurrogate(value: string): string | undefined {
  * - Id: a string or number; absent, null or "" gives the record number. An integer
  *   beyond 2^53 is rejected: JSON.parse has already rounded it, and a silently
  *   changed id is worse than a rejected row.
- * - Kept fields: strings as they are, absent or null as "", anything else as JSON.
+ * - Kept fields: strings as they are, absent or null as "", anything else as JSON;
+ *   or, given as `name:type`, converted to the type (`convertKept`), rejected when they do not convert.
  */
 export function parseJsonlRecord(
   line: Buffer,
@@ -104,17 +106,18 @@ export function parseJsonlRecord(
   if (text.trim() === '') return rejectRecord(at, 'empty text', { column: textColumn, id });
 
   let keep = NO_KEEP;
-  if (columns.keepColumns.length > 0) {
-    const kept: Record<string, string> = {};
-    for (const name of columns.keepColumns) {
+  if (columns.kept.length > 0) {
+    const kept: Record<string, KeptValue> = {};
+    for (const { name, type } of columns.kept) {
       const cell = jsonField(object, name);
       if (typeof cell === 'string') {
         const bad = loneSurrogate(cell);
         if (bad !== undefined) return rejectRecord(at, bad, { column: name, id });
       }
       // JSON.stringify writes a lone surrogate nested in an object or list as a \u escape: no U+FFFD either.
-      kept[name] =
-        typeof cell === 'string' ? cell : cell === undefined || cell === null ? '' : JSON.stringify(cell);
+      const converted = convertKept(cell, type);
+      if ('problem' in converted) return rejectRecord(at, converted.problem, { column: name, id });
+      kept[name] = converted.value;
     }
     keep = kept;
   }

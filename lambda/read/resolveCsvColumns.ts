@@ -1,4 +1,6 @@
 import { InputError } from '../errors.ts';
+import type { KeptType } from '../types.ts';
+import { parseKeptColumn } from './keptColumn.ts';
 import type { ResolvedReaderOptions } from './resolveReaderOptions.ts';
 
 /** Where the columns the reader needs sit in a CSV row. */
@@ -9,8 +11,8 @@ export interface CsvColumns {
   readonly textIndex: number;
   /** -1 when the header has no id column: ids are then record numbers. */
   readonly idIndex: number;
-  /** Kept columns as [name, position], in the order asked for. */
-  readonly keep: readonly (readonly [name: string, index: number])[];
+  /** Kept columns as [name, position, type], in the order asked for. */
+  readonly keep: readonly (readonly [name: string, index: number, type: KeptType])[];
 }
 
 type ColumnOptions = Pick<ResolvedReaderOptions, 'source' | 'textColumn' | 'idColumn' | 'keepColumns'> &
@@ -61,6 +63,9 @@ export function resolveCsvColumns(header: readonly string[], options: ColumnOpti
     textName: options.textColumn,
     textIndex: find(options.textColumn, 'use --text-column'),
     idIndex: find(options.idColumn, options.requireIdColumn === true ? 'check --id-column' : undefined),
-    keep: options.keepColumns.map((name) => [name, find(name, 'check --keep-columns')] as const),
+    keep: options.keepColumns.map((spec) => {
+      const { name, type } = parseKeptColumn(spec);
+      return [name, find(name, 'check --keep-columns'), type] as const;
+    }),
   };
 }

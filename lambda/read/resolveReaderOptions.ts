@@ -1,6 +1,7 @@
 import { ConfigError } from '../errors.ts';
 import type { InputFormat } from '../types.ts';
 import { CSV_DELIMITERS, type CsvDelimiter } from './CsvDelimiter.ts';
+import { type KeptColumn, parseKeptColumn } from './keptColumn.ts';
 import { INPUT_ENCODINGS, type InputEncoding } from './transcodeToUtf8.ts';
 
 /** Records over this many UTF-8 bytes are rejected unless `maxRecordBytes` says otherwise: 1 MiB. */
@@ -23,7 +24,7 @@ export interface ReaderOptions {
    * @default false (a file without it is numbered)
    */
   readonly requireIdColumn?: boolean;
-  /** Columns carried into the output as strings. @default [] */
+  /** Columns carried into the output: `name` (a string) or `name:type` (see `parseKeptColumn`). @default [] */
   readonly keepColumns?: readonly string[];
   /**
    * CSV field separator. @default sniffed from the header line (`,` when in doubt);
@@ -57,6 +58,8 @@ export interface ResolvedReaderOptions {
   readonly idColumn: string;
   readonly requireIdColumn: boolean;
   readonly keepColumns: readonly string[];
+  /** `keepColumns`, each read as its name and type. */
+  readonly kept: readonly KeptColumn[];
   /** Undefined: sniff it. */
   readonly delimiter: CsvDelimiter | undefined;
   /** Undefined: UTF-8 unless a BOM says otherwise. */
@@ -136,6 +139,7 @@ export function resolveReaderOptions(options: ReaderOptions): ResolvedReaderOpti
       `Expected \`encoding\` to be one of ${INPUT_ENCODINGS.join(', ')}, got ${show(options.encoding)}`,
     );
   }
+  const keepColumns = columnNames(options.keepColumns ?? []);
   return {
     source: nonEmptyString('source', options.source),
     format,
@@ -143,7 +147,8 @@ export function resolveReaderOptions(options: ReaderOptions): ResolvedReaderOpti
     textColumn: nonEmptyString('textColumn', options.textColumn ?? 'text'),
     idColumn: nonEmptyString('idColumn', options.idColumn ?? 'id'),
     requireIdColumn: options.requireIdColumn === true,
-    keepColumns: columnNames(options.keepColumns ?? []),
+    keepColumns,
+    kept: keepColumns.map(parseKeptColumn),
     delimiter: options.delimiter,
     encoding: options.encoding,
     onNotice: options.onNotice ?? (() => {}),

@@ -1,5 +1,6 @@
 import { tableToIPC } from 'apache-arrow';
 import { ConfigError, EmbedBatchError } from '../errors.ts';
+import { type KeptColumn, parseKeptColumn } from '../read/keptColumn.ts';
 import type { ObjectStore } from '../store/ObjectStore.ts';
 import { joinUri } from '../store/uri.ts';
 import type { EmbeddedRow, OutputFile, OutputFormat } from '../types.ts';
@@ -112,6 +113,7 @@ export class PartWriter {
   readonly #createdAt: string;
   readonly #includeText: boolean;
   readonly #keepColumns: readonly string[];
+  readonly #kept: readonly KeptColumn[];
   readonly #maxPartStringChars: number;
   readonly #byteStreamSplit: boolean;
   readonly #requestedRowsPerPart: number | undefined;
@@ -147,6 +149,7 @@ export class PartWriter {
     this.#createdAt = typeof createdAt === 'string' ? createdAt : createdAt.toISOString();
     this.#includeText = options.includeText ?? true;
     this.#keepColumns = [...(options.keepColumns ?? [])];
+    this.#kept = this.#keepColumns.map(parseKeptColumn);
     this.#maxPartStringChars = options.maxPartStringChars ?? 64 * 2 ** 20;
     this.#byteStreamSplit = options.byteStreamSplit ?? true;
     this.#requestedRowsPerPart = options.rowsPerPart;
@@ -265,7 +268,11 @@ export class PartWriter {
   #stringChars(row: EmbeddedRow): number {
     let chars = row.record.id.length + row.contentHash.length;
     if (this.#includeText) chars += row.record.text.length;
-    for (const column of this.#keepColumns) chars += row.record.keep[column]?.length ?? 0;
+    for (const { name } of this.#kept) {
+      const value = row.record.keep[name];
+      if (typeof value === 'string') chars += value.length;
+      else if (Array.isArray(value)) for (const item of value) chars += item.length;
+    }
     return chars;
   }
 
@@ -309,12 +316,14 @@ export class PartWriter {
       parquet = encodeParquet(tableToIPC(table, 'stream'), {
         rowGroupRows: this.#rowGroupRows,
         metadata: table.schema.metadata,
+        // Every top-level column but the vectors is set back to PLAIN (typed kept columns too).
         utf8Columns: table.schema.fields
           .filter((field) => field.name !== 'embedding')
           .map((field) => field.name),
-        dictionaryColumns: layout.keepColumns,
+        dictionaryColumns: this.#kept.filter((k) => k.type === 'string').map((k) => k.name),
         statisticsColumns: ['id'],
-        byteStreamSplit: this.#byteStreamSplit,
+        // The file-wide float encoding would reach a list's nested strings, which cannot be set back.
+        byteStreamSplit: this.#byteStreamSplit && !this.#kept.some((k) => k.type === 'list'),
       });
     }
     const rowCount = table.numRows;

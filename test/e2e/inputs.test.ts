@@ -6,7 +6,12 @@ import { OFFLINE_DEFAULT_DIMENSIONS } from '../../lambda/embed/featureHash.ts';
 import type { UsageReport } from '../../lambda/write/UsageReport.ts';
 import { type CliResult, runCli } from '../helpers/cli.ts';
 import { useTempDir } from '../helpers/embeddedRows.ts';
-import { parquetColumnTypes, readOutputFolder, readParquetRows } from '../helpers/readOutput.ts';
+import {
+  parquetColumnTypes,
+  readArrowRows,
+  readOutputFolder,
+  readParquetRows,
+} from '../helpers/readOutput.ts';
 
 const FIXTURES = path.resolve('fixtures');
 
@@ -129,6 +134,45 @@ describe('Command: run (real-world inputs, read back with DuckDB)', () => {
       'a real replacement char \uFFFD is fine',
     ]);
     expect(errors.map((e) => e.record)).toEqual([1, 2, 5, 6]);
+  });
+});
+
+describe('Command: run (typed kept columns, read back with DuckDB and apache-arrow)', () => {
+  it('writes name:type columns as DOUBLE, BIGINT, BOOLEAN and VARCHAR[], null where absent', async () => {
+    // Prepare, Act
+    const result = await run('typed-columns.csv', [
+      '--keep-columns',
+      'price:number,qty:integer,in_stock:boolean,tags:list',
+      '--format',
+      'both',
+    ]);
+
+    // Assess
+    expect(result.status).toBe(0);
+    const dir = outputDirOf(result);
+    const glob = path.join(dir, 'part-*.parquet');
+    expect(await parquetColumnTypes(glob)).toEqual({
+      id: 'VARCHAR',
+      text: 'VARCHAR',
+      price: 'DOUBLE',
+      qty: 'BIGINT',
+      in_stock: 'BOOLEAN',
+      tags: 'VARCHAR[]',
+      content_hash: 'VARCHAR',
+      embedding: 'FLOAT[]',
+    });
+    const rows = await partRows(dir);
+    expect(rows.map(({ id, price, qty, in_stock, tags }) => ({ id, price, qty, in_stock, tags }))).toEqual([
+      { id: '1', price: 29.99, qty: 3n, in_stock: true, tags: ['kitchen', 'steel'] },
+      { id: '2', price: null, qty: 0n, in_stock: false, tags: [] },
+      { id: '5', price: -0.5, qty: 9007199254740993n, in_stock: true, tags: null },
+    ]);
+    const arrow = await readArrowRows(path.join(dir, 'part-00000.arrow'));
+    expect(arrow.map((row) => [row.price, row.qty, row.in_stock])).toEqual([
+      [29.99, 3n, true],
+      [null, 0n, false],
+      [-0.5, 9007199254740993n, true],
+    ]);
   });
 });
 

@@ -304,3 +304,72 @@ describe('Function: readRecords (JSONL field paths)', () => {
     ]);
   });
 });
+
+describe('Function: readRecords (typed kept columns)', () => {
+  it('converts CSV cells to the types given as name:type, null when empty, and rejects what does not convert', async () => {
+    // Prepare, Act
+    const results = await readFixture('typed-columns.csv', {
+      keepColumns: ['price:number', 'qty:integer', 'in_stock:boolean', 'tags:list'],
+    });
+
+    // Assess
+    expectEachRecordOnce(results, 5);
+    expect(accepted(results).map(({ id, keep }) => ({ id, keep }))).toEqual([
+      { id: '1', keep: { price: 29.99, qty: 3n, in_stock: true, tags: ['kitchen', 'steel'] } },
+      { id: '2', keep: { price: null, qty: 0n, in_stock: false, tags: [] } },
+      { id: '5', keep: { price: -0.5, qty: 9007199254740993n, in_stock: true, tags: null } },
+    ]);
+    expect(rejected(results).map((r) => r.reason)).toEqual([
+      'record 3 (line 4), column "price": expected a number, got "cheap"',
+      'record 4 (line 5), column "qty": expected an integer (64 bits), got "1.5"',
+    ]);
+  });
+
+  it('keeps JSON numbers, booleans and lists as their type when asked, and strings as before', async () => {
+    // Prepare, Act
+    const results = await readFixture('keep-columns.jsonl', {
+      keepColumns: ['title', 'price:number', 'tags:list', 'meta', 'stock:integer', 'active:boolean'],
+    });
+
+    // Assess
+    expect(accepted(results).map((record) => record.keep)).toEqual([
+      { title: 'Shoe', price: 12.5, tags: ['a', 'b'], meta: '{"k":"v"}', stock: null, active: false },
+      { title: '', price: null, tags: null, meta: '', stock: null, active: null },
+    ]);
+  });
+
+  it.each([
+    ['{"id":1,"text":"a","n":"12"}', 'n:number', undefined],
+    [
+      '{"id":1,"text":"a","n":true}',
+      'n:number',
+      'record 1 (line 1), column "n": expected a number, got a boolean',
+    ],
+    [
+      '{"id":1,"text":"a","n":[1]}',
+      'n:boolean',
+      'record 1 (line 1), column "n": expected true or false, got an array',
+    ],
+    [
+      '{"id":1,"text":"a","n":{"x":1}}',
+      'n:list',
+      'record 1 (line 1), column "n": expected a JSON array, got an object',
+    ],
+    [
+      '{"id":1,"text":"a","n":1e300}',
+      'n:integer',
+      'record 1 (line 1), column "n": expected an integer (64 bits), got a number',
+    ],
+  ])('reads %s with %s: %s', async (line, spec, reason) => {
+    // Prepare, Act
+    const results = await readAll(chunked(Buffer.from(`${line}\n`)), {
+      source: 'x.jsonl',
+      format: 'jsonl',
+      gzip: false,
+      keepColumns: [spec],
+    });
+
+    // Assess
+    expect(rejected(results)[0]?.reason).toBe(reason);
+  });
+});

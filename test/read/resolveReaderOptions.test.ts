@@ -22,6 +22,7 @@ describe('Function: resolveReaderOptions', () => {
       idColumn: 'id',
       requireIdColumn: false,
       keepColumns: [],
+      kept: [],
       delimiter: undefined,
       encoding: undefined,
       onNotice: expect.any(Function),
