@@ -14,22 +14,29 @@ function distance(a: string, b: string): number {
   return previous[b.length]!;
 }
 
-/** The known flag closest to `typed` (`--delimeter` -> `--delimiter`), or undefined when none is close. */
-export function closestFlag(typed: string, known: readonly string[]): string | undefined {
-  const name = typed.replace(/^-+/, '').split('=')[0]!;
+/**
+ * The known name closest to `typed` (a flag without its dashes, or a command),
+ * or undefined when none is close: a known name it starts (3+ letters), or one
+ * or two edits away (one for short names).
+ */
+export function closestName(typed: string, known: readonly string[]): string | undefined {
   let best: string | undefined;
   let bestDistance = Number.POSITIVE_INFINITY;
-  for (const flag of known) {
-    const d = flag.startsWith(name) && name.length >= 3 ? 0.5 : distance(name, flag);
+  for (const name of known) {
+    const d = name.startsWith(typed) && typed.length >= 3 ? 0.5 : distance(typed, name);
     if (d < bestDistance) {
-      best = flag;
+      best = name;
       bestDistance = d;
     }
   }
-  // Two edits in a long name, one in a short one: further than that is another word.
-  return best !== undefined && bestDistance <= Math.min(2, Math.floor(name.length / 3))
-    ? `--${best}`
-    : undefined;
+  // Further than that is another word, not a typo.
+  return bestDistance <= Math.max(1, Math.min(2, Math.floor(typed.length / 3))) ? best : undefined;
+}
+
+/** The known flag closest to `typed` (`--delimeter` -> `--delimiter`), or undefined when none is close. */
+export function closestFlag(typed: string, known: readonly string[]): string | undefined {
+  const name = closestName(typed.replace(/^-+/, '').split('=')[0]!, known);
+  return name === undefined ? undefined : `--${name}`;
 }
 
 /**

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { SERVE_LOCAL_USAGE, serveLocalCommand } from '../serve/serveLocalCommand.ts';
 import { DEMO_USAGE, demoCommand } from './demoCommand.ts';
-import { flagError } from './flagError.ts';
+import { closestName, flagError } from './flagError.ts';
 import { errorLine, type Io } from './io.ts';
 import { MODELS_USAGE, modelsCommand } from './modelsCommand.ts';
 import { REINDEX_USAGE, reindexCommand } from './reindexCommand.ts';
@@ -91,9 +91,12 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
       case undefined:
         io.stdout(USAGE);
         return 1;
-      default:
-        io.stderr(`embed-batch: unknown command ${JSON.stringify(command)}\n${USAGE}`);
+      default: {
+        const suggestion = closestName(command, Object.keys(COMMAND_USAGE));
+        const hint = suggestion === undefined ? '' : `; did you mean ${suggestion}?`;
+        io.stderr(`embed-batch: unknown command ${JSON.stringify(command)}${hint}\n${USAGE}`);
         return 1;
+      }
     }
   } catch (error) {
     io.stderr(errorLine(isParseArgsError(error) ? flagError(error, command ?? '', []) : error));

@@ -305,6 +305,20 @@ describe('Command line', () => {
     expect(result).toEqual({ status: 1, stdout: [], stderr: [line] });
   });
 
+  it.each([
+    ['rn', 'embed-batch: unknown command "rn"; did you mean run?'],
+    ['reindx', 'embed-batch: unknown command "reindx"; did you mean reindex?'],
+    ['serve', 'embed-batch: unknown command "serve"; did you mean serve-local?'],
+    ['frobnicate', 'embed-batch: unknown command "frobnicate"'],
+  ])('answers the unknown command %j with the closest one', async (command, line) => {
+    // Prepare, Act
+    const result = await runCli([command]);
+
+    // Assess
+    expect(result.status).toBe(1);
+    expect(result.stderr[0]?.split('\n')[0]).toBe(line);
+  });
+
   it('names an --out that is a file as such', async () => {
     // Prepare
     const file = path.join(out, 'taken');
