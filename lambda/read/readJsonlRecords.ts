@@ -6,6 +6,9 @@ import { rejectRecord } from './rejectRecord.ts';
 import type { ResolvedReaderOptions } from './resolveReaderOptions.ts';
 import { type InputEncoding, invalidBytesReason } from './transcodeToUtf8.ts';
 
+/** Bytes of held-back records after which the field check decides on what it has seen: memory stays bounded. */
+const MAX_HELD_BYTES = 16 * 1_048_576;
+
 // JSON's own whitespace; \n never reaches here and a trailing \r is already gone.
 function isBlank(line: Buffer): boolean {
   for (let i = 0; i < line.length; i++) {
@@ -21,8 +24,8 @@ function isBlank(line: Buffer): boolean {
  * do count as lines.
  *
  * The first records are held back until `JsonlFieldCheck` has seen enough of
- * them: a needed field none of them has fails the file before any record is
- * yielded. A byte-range shard after the first skips the check (the first shard made it).
+ * them (or 16 MiB of them): a needed field none of them has fails the file
+ * before any record is yielded. A byte-range shard after the first skips the check (the first shard made it).
  *
  * @param encoding What the bytes were before they became UTF-8, for the reasons of rejected records.
  * @throws {InputError} for a field no record of the first batch has.
@@ -40,6 +43,7 @@ export async function* readJsonlRecords(
   let check: JsonlFieldCheck | undefined =
     options.recordOffset === 0 && lineOffset === 0 ? new JsonlFieldCheck(options) : undefined;
   let held: ReadResult[] = [];
+  let heldBytes = 0;
 
   const toResult = (split: SplitLine): ReadResult | undefined => {
     line++;
@@ -51,6 +55,7 @@ export async function* readJsonlRecords(
       );
     }
     if (isBlank(split)) return undefined;
+    if (check !== undefined) heldBytes += split.length;
     record++;
     return parseJsonlRecord(split, { record, line }, options, invalid, check);
   };
@@ -59,7 +64,7 @@ export async function* readJsonlRecords(
   const release = (result: ReadResult): ReadResult[] => {
     if (check === undefined) return [result];
     held.push(result);
-    if (!check.decided) return [];
+    if (!check.decided && heldBytes < MAX_HELD_BYTES) return [];
     check.check(false);
     check = undefined;
     const out = held;

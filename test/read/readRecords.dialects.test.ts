@@ -286,6 +286,20 @@ describe('Function: readRecords (JSONL field paths)', () => {
     expect(yielded).toBe(0);
   });
 
+  it('decides sooner on long records, so what it holds back stays bounded (16 MiB)', async () => {
+    // Prepare: 25 records of about 900 kB without the field.
+    const line = `{"body":"${'x'.repeat(900_000)}"}\n`;
+    const body = chunked(Buffer.from(line.repeat(25)), 1 << 20);
+
+    // Act
+    const act = readAll(body, { source: 'long.jsonl', format: 'jsonl', gzip: false });
+
+    // Assess: 19 x 900 kB is the first past 16 MiB.
+    await expect(act).rejects.toThrow(
+      'long.jsonl: no field "text" in the first 19 records; fields are: body',
+    );
+  });
+
   it('rejects lone surrogates like invalid UTF-8, and keeps real pairs and a real U+FFFD', async () => {
     // Prepare, Act
     const results = await readFixture('lone-surrogates.jsonl');
