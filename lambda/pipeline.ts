@@ -33,6 +33,7 @@ import { commitOutput, discardScratch, prepareOutput } from './write/OutputFolde
 import { outputKeyProblem, PARTIAL_SUFFIX, scratchPartName, scratchUri } from './write/OutputLayout.ts';
 import { defaultRowsPerPart, PartWriter, type PartWriterOptions, partFileName } from './write/PartWriter.ts';
 import { buildUsageReport, type UsageReport } from './write/UsageReport.ts';
+import { expectedDimensions, writeEmptyPart } from './write/writeEmptyPart.ts';
 
 /** Vectors kept for deduplication, in bytes; the entry count follows from the dimensions. */
 const DEDUP_CACHE_BYTES = 64 * 1024 * 1024;
@@ -68,7 +69,7 @@ export async function runJob(
   const now = ports.now ?? (() => new Date());
   const startedMs = performance.now();
   const { store, model } = ports;
-  const { format, gzip } = detectFormat(sourceUri);
+  const { format, gzip, delimiter } = detectFormat(sourceUri);
 
   // A missing source fails before the output folder is touched.
   const head = await store.head(sourceUri);
@@ -97,7 +98,7 @@ export async function runJob(
     done = checkpoint ? await PreviousOutput.over(store, oneFormat(checkpoint.parts)) : undefined;
 
     const cursor = checkpoint?.cursor;
-    const seek = cursor !== undefined && cursor.records > 0 && !gzip;
+    const seek = cursor !== undefined && cursor.records > 0 && !gzip && cursor.seekable !== false;
     const opened = seek
       ? await openFrom(store, sourceUri, cursor.byte, head.bytes)
       : await store.get(sourceUri);
@@ -117,6 +118,11 @@ export async function runJob(
       recordOffset: seek ? cursor.records : 0,
       lineOffset: seek ? cursor.lines : 0,
       position,
+      // Read on with the delimiter the first attempt sniffed at the start: the middle may look otherwise.
+      delimiter: checkpoint?.csv_delimiter ?? options.delimiter ?? delimiter,
+      encoding: options.encoding,
+      requireIdColumn: options.requireIdColumn,
+      onNotice: ports.onNotice,
     });
     // A gzip stream cannot be entered in the middle: decompress from the start, pass over what is done.
     if (cursor !== undefined && !seek && cursor.records > 0) records = skipRecords(records, cursor.records);
@@ -259,7 +265,16 @@ export interface PartsTarget {
 /** What one checkpoint records of the job below the folder protocol. */
 export type CheckpointProgress = Pick<
   Checkpoint,
-  'cursor' | 'csv_header' | 'dimensions' | 'parts' | 'next_part' | 'errors' | 'rows' | 'tokens' | 'requests'
+  | 'cursor'
+  | 'csv_header'
+  | 'csv_delimiter'
+  | 'dimensions'
+  | 'parts'
+  | 'next_part'
+  | 'errors'
+  | 'rows'
+  | 'tokens'
+  | 'requests'
 >;
 
 /** What `embedRecordsToParts` wrote and counted. */
@@ -383,6 +398,7 @@ export async function embedRecordsToParts(
     records: rows.read,
     byte: position?.byte ?? 0,
     lines: position?.lines ?? 0,
+    seekable: position?.seekable ?? true,
   });
   const newEntry = (): Entry => ({ unit: { texts: [], done: Promise.resolve() }, records: [], end: drained });
 
@@ -460,6 +476,7 @@ export async function embedRecordsToParts(
     await hook.save({
       cursor: drained,
       csv_header: position?.header ?? resume?.csv_header ?? null,
+      csv_delimiter: position?.delimiter ?? resume?.csv_delimiter ?? null,
       dimensions: dimensions ?? null,
       parts: written,
       next_part: parts?.nextPart ?? resume?.next_part ?? 0,
@@ -541,7 +558,20 @@ export async function embedRecordsToParts(
       await drainHead();
     }
     if (ports.stop?.aborted) throw new JobInterruptedError(rows.read);
-    outputs = parts ? await parts.finish() : [];
+    // No embedded rows: one empty part with the full schema, so `part-*` readers find the columns.
+    if (!parts) dimensions ??= expectedDimensions(model);
+    outputs = parts
+      ? await parts.finish()
+      : await writeEmptyPart(store, outputDir, {
+          format: options.format,
+          dimensions,
+          model,
+          sourceUri,
+          keepColumns: options.keepColumns,
+          includeText: options.includeText,
+          createdAt: target.createdAt,
+          fileName: target.fileName,
+        });
     errorsFile = await errors.finish();
   } catch (error) {
     // Let requests in flight settle, keep every answer that came, in order, and commit them.

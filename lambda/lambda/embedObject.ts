@@ -169,9 +169,14 @@ export async function embedObject(
       now: deps.now,
       onProgress,
       stop: budget.stop,
+      onNotice: (message) => logger.info(message, { key: ref.key }),
       signal: budget.signal,
       holder: `a Lambda invocation for ${ref.key}`,
     });
+    // The output is complete and the message done: redelivery cannot help a file whose every record is bad.
+    const { rows } = result.usage;
+    if (rows.read > 0 && rows.embedded === 0)
+      logger.error('every record was rejected', { key: ref.key, rows, errors: `${outputDir}errors.jsonl` });
     return { status: 'done', outputDir, usage: result.usage, manifestUri: result.manifestUri };
   } catch (error) {
     if (error instanceof JobInterruptedError)

@@ -92,6 +92,8 @@ export async function runShard(
     idColumn: options.idColumn,
     keepColumns: options.keepColumns,
     maxRecordBytes: options.maxRecordBytes,
+    // As the planner cut the rows and split the header: on commas (shard 0 must not sniff its own bytes).
+    delimiter: ',',
     // The first shard starts at byte 0 and reads the header row itself.
     csvHeader: (task.index > 0 || seek) && plan.csvHeader !== null ? plan.csvHeader : undefined,
     recordOffset: task.recordOffset + (seek ? cursor.records : 0),

@@ -186,6 +186,40 @@ describe('Function: handler', () => {
     });
   });
 
+  it('completes a file whose every record is rejected, logging an error instead of failing the message', async () => {
+    // Prepare: redelivery could not help, so the message must not go back to the queue.
+    const object = await upload('input/blank/b.csv', 'id,text\n1,\n2,  \n');
+    const { handler } = newHandler();
+
+    // Act
+    const response = await handler(sqsEvent(sqsS3Message([object])), lambdaContext());
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(await hasManifest('output/blank/b/')).toBe(true);
+    expect(logged('every record was rejected')[0]).toMatchObject({
+      level: 'ERROR',
+      key: 'input/blank/b.csv',
+      rows: { read: 2, embedded: 0, rejected: 2 },
+      errors: `s3://${BUCKET}/output/blank/b/errors.jsonl`,
+    });
+  });
+
+  it('logs what the reader decided on its own, such as a sniffed delimiter', async () => {
+    // Prepare
+    const object = await upload('input/semi/s.csv', 'id;text\n1;hello\n');
+    const { handler } = newHandler();
+
+    // Act
+    await handler(sqsEvent(sqsS3Message([object])), lambdaContext());
+
+    // Assess
+    expect(output.json().some((line) => String(line.message).includes('columns separated by ";"'))).toBe(
+      true,
+    );
+    expect((await readOutput('output/semi/s/')).rows.map((row) => row.text)).toEqual(['hello']);
+  });
+
   it('handles several messages per event and several S3 records per message, gzip included', async () => {
     // Prepare
     const a = await upload('input/multi/a.csv.gz', gzipSync(csv(products(5, 'a'))));
