@@ -13,6 +13,7 @@ import { createObservability } from './createObservability.ts';
 import { createTimeBudget } from './createTimeBudget.ts';
 import { jobOptionsFor } from './jobOptionsFor.ts';
 import { describeConfig, type LambdaConfig } from './loadConfig.ts';
+import { nameKeySource } from './nameKeySource.ts';
 import { outputDirFor } from './outputDirFor.ts';
 import { publishUsageMetrics } from './publishUsageMetrics.ts';
 import type { LargeFileRunInput } from './startLargeFileRun.ts';
@@ -162,7 +163,7 @@ export function createShardHandlers(deps: ShardHandlerDeps): ShardHandlers {
         }
         // The secret may have been rotated: read it again next time.
         if (error instanceof AuthenticationError) apiKey.invalidate();
-        throw error;
+        throw nameKeySource(error, config.apiKey);
       }
     } finally {
       budget.dispose();

@@ -13,6 +13,7 @@ import type { ApiKeyProvider } from './createApiKeyProvider.ts';
 import type { TimeBudget } from './createTimeBudget.ts';
 import type { S3ObjectRef } from './decodeS3Event.ts';
 import type { LambdaConfig } from './loadConfig.ts';
+import { nameKeySource } from './nameKeySource.ts';
 import { outputDirFor } from './outputDirFor.ts';
 import type { LargeFileRunStarter } from './startLargeFileRun.ts';
 
@@ -183,6 +184,6 @@ export async function embedObject(
       return { status: 'continued', outputDir, recordsDone: error.recordsDone };
     // The secret may have been rotated: read it again next time instead of failing until the container dies.
     if (error instanceof AuthenticationError) deps.apiKey.invalidate();
-    throw error;
+    throw nameKeySource(error, config.apiKey);
   }
 }

@@ -196,12 +196,12 @@ describe('Function: handler', () => {
 
     // Assess
     expect(response).toEqual({ batchItemFailures: [] });
-    expect(await hasManifest('output/blank/b/')).toBe(true);
+    expect(await hasManifest('output/blank/b.csv/')).toBe(true);
     expect(logged('every record was rejected')[0]).toMatchObject({
       level: 'ERROR',
       key: 'input/blank/b.csv',
       rows: { read: 2, embedded: 0, rejected: 2 },
-      errors: `s3://${BUCKET}/output/blank/b/errors.jsonl`,
+      errors: `s3://${BUCKET}/output/blank/b.csv/errors.jsonl`,
     });
   });
 
@@ -217,7 +217,7 @@ describe('Function: handler', () => {
     expect(output.json().some((line) => String(line.message).includes('columns separated by ";"'))).toBe(
       true,
     );
-    expect((await readOutput('output/semi/s/')).rows.map((row) => row.text)).toEqual(['hello']);
+    expect((await readOutput('output/semi/s.csv/')).rows.map((row) => row.text)).toEqual(['hello']);
   });
 
   it('handles several messages per event and several S3 records per message, gzip included', async () => {
@@ -538,7 +538,14 @@ describe('Function: handler', () => {
     expect(failures(response)).toEqual([]);
     expect(failures(denied)).toEqual(['denied']);
     expect(logged('embedded')).toHaveLength(1);
-    expect(logged('failed')[0]).toMatchObject({ error: { name: 'AuthenticationError' } });
+    // A deployed function names the secret its token came from, not the CLI's variables.
+    expect(logged('failed')[0]).toMatchObject({
+      error: {
+        name: 'AuthenticationError',
+        message: expect.stringContaining(`check the secret ${SECRET_ARN} (EMBEDDINGS_API_KEY_SECRET_ARN)`),
+      },
+    });
+    expect(JSON.stringify(logged('failed')[0])).not.toContain('IONOS_API_TOKEN');
     expect(logged('configuration')[0]).toMatchObject({ config: { apiKey: `secret ${SECRET_ARN}` } });
     expect(output.text().length).toBeGreaterThan(0);
     expect(output.text()).not.toContain(TOKEN);

@@ -304,4 +304,35 @@ describe('Integration: planner -> concurrent shard workers -> finaliser (local S
       await slow.close();
     }
   });
+  it('restarts a failed run from where it stood: a new execution keeps the plan and does not embed finished shards again', async () => {
+    // Prepare: a run whose execution failed after half of its shards
+    const key = 'input/restart/products.csv';
+    const object = await s3.putObject(BUCKET, key, trickyCsv());
+    const single = await runSingle(`s3://${BUCKET}/${key}`, `s3://${BUCKET}/reference/restart/`);
+    const first = newShardHandlers();
+    const summary = await first.plan({ bucket: BUCKET, key, ...object }, lambdaContext());
+    const items = JSON.parse(
+      new TextDecoder().decode(await s3.getBytes(BUCKET, summary.itemReader?.key ?? '')),
+    ) as ShardTask[];
+    const half = items.slice(0, Math.ceil(items.length / 2));
+    await Promise.all(half.map((item) => first.shard(item, lambdaContext())));
+    const inputsBefore = server.stats.inputs;
+
+    // Act: the restarted execution plans again and runs every item
+    const again = newShardHandlers();
+    const replanned = await again.plan({ bucket: BUCKET, key, ...object }, lambdaContext());
+    const workers = await Promise.all(items.map((item) => again.shard(item, lambdaContext())));
+    const finalised = await again.finalise(replanned, lambdaContext());
+
+    // Assess
+    expect(replanned.runId).toBe(summary.runId);
+    expect(workers.filter((w) => w.status === 'done' && w.alreadyDone)).toHaveLength(half.length);
+    expect(finalised.status).toBe('finalised');
+    const reference = await readOutput('reference/restart/');
+    const distributed = await readOutput('output/restart/products.csv/');
+    expect(distributed.rows).toEqual(reference.rows);
+    expect(distributed.usage.rows).toEqual(single.usage.rows);
+    // Only the unfinished shards' texts were sent by the restart.
+    expect(server.stats.inputs - inputsBefore).toBeLessThan(single.usage.rows.embedded);
+  });
 });
