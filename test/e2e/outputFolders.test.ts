@@ -132,6 +132,36 @@ describe('Command: embed-batch run (output folders)', () => {
     expect(await globRows(path.join(root, 'out'))).toBe(12);
   });
 
+  it('treats a new export into the same folder as a replacement that reuses the vectors of the old one', async () => {
+    // Prepare: yesterday's export, embedded; today's has one row changed and one added
+    server = await startLocalServer();
+    const rows = rowsOf('e', 30);
+    const today = [
+      ...rows.slice(0, 29),
+      { id: 'e-30', text: 'changed today' },
+      { id: 'e-31', text: 'new today' },
+    ];
+    for (const [day, content] of [
+      ['2026-12-01', rows],
+      ['2026-12-02', today],
+    ] as const) {
+      await mkdir(path.join(root, 'exports', day), { recursive: true });
+      await writeFile(path.join(root, 'exports', day, 'x.jsonl'), jsonlOf(content));
+    }
+    expect((await run(server, ['exports/2026-12-01', '--out', 'vectors'])).status).toBe(0);
+    const inputsBefore = server.stats.inputs;
+
+    // Act
+    const result = await run(server, ['exports/2026-12-02', '--out', 'vectors']);
+
+    // Assess
+    expect(result.status, result.stderr.join('\n')).toBe(0);
+    const output = await expectOutputRows(path.join(root, 'vectors', 'x.jsonl'), today);
+    expect(server.stats.inputs - inputsBefore).toBe(2);
+    expect(output.manifest.source.uri).toBe(path.join(root, 'exports', '2026-12-02', 'x.jsonl'));
+    expect((output.usage as { rows: { reused: number } }).rows.reused).toBe(29);
+  });
+
   it('refuses two inputs of one name from outside the working folder before embedding anything, naming both', async () => {
     // Prepare
     server = await startLocalServer();
