@@ -65,14 +65,15 @@ export type ObjectOutcome =
  * - an output folder whose manifest already records this source, ETag, model
  *   and format is complete: skipped (a redelivered message, or a retry after
  *   a later record of the same message failed);
- * - otherwise the pipeline runs; its output-folder protocol (manifest deleted
- *   first and written last, deterministic part names, stale parts removed)
- *   replaces whatever a crashed or concurrent attempt left;
- * - the time budget's signal stops the pipeline before Lambda's limit, which
- *   then fails with a `TimeLimitError`, never with a truncated output;
+ * - otherwise the pipeline runs under the output folder's protocol: one
+ *   writer (a concurrent delivery fails as busy and is retried), parts in the
+ *   scratch folder until the commit, a checkpoint every few seconds that a
+ *   redelivery resumes;
+ * - the time budget's `stop` ends the pipeline before Lambda's limit with its
+ *   progress checkpointed: `continued`, for the handler to queue the rest;
  * - an object over `LARGE_FILE_BYTES` (not gzip) goes to the large-file state
  *   machine when one is configured, under an execution name derived from
- *   bucket, key and ETag, so a duplicate delivery starts no second run.
+ *   bucket, key and ETag (and an attempt number after a failed run).
  *
  * @throws whatever failed the job (the message is then retried).
  */
