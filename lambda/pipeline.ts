@@ -552,12 +552,13 @@ export async function embedRecordsToParts(
       // Checked after the record is placed, so the cursor never skips a record that was read.
       if (ports.stop?.aborted) break;
     }
-    if (entry.records.length > 0) await flush();
+    // Stopping sends nothing new: the records of the open batch stay after the cursor.
+    if (entry.records.length > 0 && ports.stop?.aborted !== true) await flush();
     while (window.length > 0) {
       ports.signal?.throwIfAborted();
       await drainHead();
     }
-    if (ports.stop?.aborted) throw new JobInterruptedError(rows.read);
+    if (ports.stop?.aborted) throw new JobInterruptedError(drained.records);
     // No embedded rows: one empty part with the full schema, so `part-*` readers find the columns.
     if (!parts) dimensions ??= expectedDimensions(model);
     outputs = parts
