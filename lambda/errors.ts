@@ -125,3 +125,21 @@ export class BadRequestError extends EndpointError {
 export function isFatalForJob(error: unknown): boolean {
   return error instanceof AuthenticationError || error instanceof ModelNotFoundError;
 }
+
+/**
+ * The shared rate budget (a DynamoDB table) could not be read or written, so
+ * no permit to send was granted. Retryable: the table may answer next time;
+ * until it does, no request goes out, so the endpoint's contract is never
+ * exceeded in silence. Past the embedder's retries the job fails with it.
+ */
+export class RateBudgetError extends EmbedBatchError {
+  override readonly retryable = true;
+  /** The budget's table. */
+  readonly table: string;
+
+  constructor(message: string, table: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'RateBudgetError';
+    this.table = table;
+  }
+}

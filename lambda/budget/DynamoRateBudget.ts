@@ -1,0 +1,230 @@
+/**
+ * One rate budget shared by every process that names the same DynamoDB table:
+ * job invocations, shard workers and command-line runs.
+ */
+import {
+  type AttributeValue,
+  type DynamoDBClient,
+  GetItemCommand,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
+import { FIXED_RATE_PACE } from '../embed/RateLimiter.ts';
+import type { PermitLease, PermitRequest, PermitSource } from '../embed/PermitSource.ts';
+import { ConfigError, RateBudgetError } from '../errors.ts';
+import { ensureRateTable } from './ensureRateTable.ts';
+import { type BudgetRate, type BudgetState, EMPTY_BUDGET, reserveSlots } from './reserveSlots.ts';
+
+/** Options of {@link DynamoRateBudget}. */
+export interface DynamoRateBudgetOptions {
+  /** The client (region, credentials and endpoint from the SDK's standard settings). */
+  readonly client: DynamoDBClient;
+  /** The table (partition key `pk`, a string). */
+  readonly table: string;
+  /** Sustained requests per second of the whole budget. */
+  readonly rps: number;
+  /** Requests that may go at once after an idle spell. @default 1 (evenly paced) */
+  readonly burst?: number;
+  /** Tokens per minute of the whole budget. @default none */
+  readonly tpm?: number;
+  /**
+   * The item holding this budget. Other items of the table (say, output-folder
+   * leases) use other keys. @default 'rate-budget#default'
+   */
+  readonly key?: string;
+  /** The budget time one lease asks for at most. @default 200 */
+  readonly leaseMs?: number;
+  /** Creates the table (on demand) when it does not exist yet. @default false */
+  readonly createTable?: boolean;
+  /** Epoch clock in ms, the same in every process. @default Date.now */
+  readonly now?: () => number;
+}
+
+/** The default `key`. */
+export const DEFAULT_BUDGET_KEY = 'rate-budget#default';
+/** The default `leaseMs`: a fifth of a second of the budget per lease. */
+export const DEFAULT_LEASE_MS = 200;
+/**
+ * Conditional writes lost to other processes in a row before giving up. Each
+ * loss means another process just got its lease, so this many in a row is a
+ * stampede far beyond the few dozen workers the budget is meant for.
+ */
+const MAX_CONFLICTS = 50;
+/** Late permits stay usable this long at least: timers and busy event loops run a little late. */
+const MIN_GRACE_MS = 100;
+
+function checkPositive(name: string, value: number | undefined, integer: boolean): void {
+  if (value === undefined) return;
+  if (!(Number.isFinite(value) && value > 0) || (integer && !Number.isInteger(value))) {
+    throw new ConfigError(
+      `Expected \`${name}\` to be a positive ${integer ? 'integer' : 'number'}, got ${value}`,
+    );
+  }
+}
+
+function numberOf(item: Record<string, AttributeValue> | undefined, name: string): number {
+  const raw = item?.[name]?.N;
+  const value = raw === undefined ? 0 : Number(raw);
+  return Number.isFinite(value) ? value : 0;
+}
+
+function stateOf(item: Record<string, AttributeValue> | undefined): BudgetState {
+  if (item === undefined) return EMPTY_BUDGET;
+  return {
+    version: numberOf(item, 'version'),
+    requestsFullAt: numberOf(item, 'requestsFullAt'),
+    tokensFullAt: numberOf(item, 'tokensFullAt'),
+  };
+}
+
+/**
+ * Implements {@link PermitSource} over one item of a DynamoDB table.
+ *
+ * A lease is one read-modify-write of the item: {@link reserveSlots} turns
+ * the stored state into send times for up to {@link leaseRequests} requests,
+ * and an `UpdateItem` conditional on the version read stores the new state.
+ * When another process wrote first, the write fails, the state is read again
+ * and the reservation redone. The last state written is kept, so a process
+ * drawing alone needs one call per lease.
+ *
+ * The rate is paced at {@link FIXED_RATE_PACE} of `rps`, as the local
+ * limiter's is. DynamoDB errors (after the SDK's own retries) reject the
+ * lease with a {@link RateBudgetError}; nothing is granted without a write.
+ */
+export class DynamoRateBudget implements PermitSource {
+  readonly rps: number;
+  readonly burst: number;
+  readonly tpm: number | undefined;
+  readonly leaseRequests: number;
+  readonly leaseMs: number;
+  readonly table: string;
+  readonly key: string;
+  /** DynamoDB calls made so far (reads and writes; for tests and benchmarks). */
+  calls = 0;
+
+  readonly #client: DynamoDBClient;
+  readonly #rate: BudgetRate;
+  readonly #intervalMs: number;
+  readonly #now: () => number;
+  readonly #createTable: boolean;
+  #ready: Promise<void> | undefined;
+  /** The state this process last wrote or read; undefined: read it first. */
+  #state: BudgetState | undefined;
+
+  constructor(options: DynamoRateBudgetOptions) {
+    checkPositive('rps', options.rps, false);
+    checkPositive('burst', options.burst, true);
+    checkPositive('tpm', options.tpm, false);
+    checkPositive('leaseMs', options.leaseMs, false);
+    if (!/^[A-Za-z0-9_.-]{3,255}$/.test(options.table ?? '')) {
+      throw new ConfigError(
+        `Expected \`--rate-table\` to be a DynamoDB table name (3 to 255 of A-Z a-z 0-9 _ . -), got ${JSON.stringify(options.table)}`,
+      );
+    }
+    this.#client = options.client;
+    this.table = options.table;
+    this.key = options.key ?? DEFAULT_BUDGET_KEY;
+    this.rps = options.rps;
+    this.burst = options.burst ?? 1;
+    this.tpm = options.tpm;
+    const paced = this.rps * FIXED_RATE_PACE;
+    this.#rate = { rps: paced, burst: this.burst, tpm: this.tpm === undefined ? undefined : this.tpm * FIXED_RATE_PACE };
+    this.#intervalMs = 1000 / paced;
+    this.leaseRequests = Math.max(1, Math.round(((options.leaseMs ?? DEFAULT_LEASE_MS) * paced) / 1000));
+    this.leaseMs = this.leaseRequests * this.#intervalMs;
+    this.#now = options.now ?? Date.now;
+    this.#createTable = options.createTable ?? false;
+  }
+
+  async lease(request: PermitRequest): Promise<PermitLease> {
+    const requests = Math.max(1, Math.min(Math.floor(request.requests), this.leaseRequests));
+    if (this.#createTable) {
+      this.#ready ??= this.#guard('could not be created', () => ensureRateTable(this.#client, this.table));
+      await this.#ready;
+    }
+    for (let conflicts = 0; ; conflicts++) {
+      const state = this.#state ?? (await this.#read());
+      const reservation = reserveSlots(state, this.#rate, requests, request.tokens, this.#now());
+      const outcome = await this.#write(state, reservation.state);
+      if (outcome === true) {
+        this.#state = reservation.state;
+        const at = this.#now();
+        return {
+          delaysMs: reservation.slots.map((slot) => slot - at),
+          graceMs: Math.max(this.#intervalMs, MIN_GRACE_MS),
+        };
+      }
+      // The winner's state when DynamoDB sent it, else read it again.
+      this.#state = outcome;
+      if (conflicts >= MAX_CONFLICTS) {
+        throw new RateBudgetError(
+          `rate budget table ${this.table}: ${MAX_CONFLICTS} writes in a row lost to other processes; no request was sent without a permit`,
+          this.table,
+        );
+      }
+    }
+  }
+
+  async #read(): Promise<BudgetState> {
+    const { Item } = await this.#guard('could not be read', () =>
+      this.#client.send(
+        new GetItemCommand({ TableName: this.table, Key: { pk: { S: this.key } }, ConsistentRead: true }),
+      ),
+    );
+    return stateOf(Item);
+  }
+
+  /**
+   * Writes `next` if the item is still at `previous`. When another process
+   * wrote first: its state when DynamoDB sent it back, else undefined.
+   */
+  async #write(previous: BudgetState, next: BudgetState): Promise<true | BudgetState | undefined> {
+    const values: Record<string, AttributeValue> = {
+      ':next': { N: String(next.version) },
+      ':requests': { N: String(next.requestsFullAt) },
+      ':tokens': { N: String(next.tokensFullAt) },
+      ':rps': { N: String(this.rps) },
+    };
+    if (previous.version > 0) values[':previous'] = { N: String(previous.version) };
+    try {
+      await this.#guard('could not be written', () =>
+        this.#client.send(
+          new UpdateItemCommand({
+            TableName: this.table,
+            Key: { pk: { S: this.key } },
+            // `rps` is there for people reading the table; the budget is what each process names.
+            UpdateExpression: 'SET version = :next, requestsFullAt = :requests, tokensFullAt = :tokens, rps = :rps',
+            ConditionExpression: previous.version > 0 ? 'version = :previous' : 'attribute_not_exists(pk)',
+            ExpressionAttributeValues: values,
+            // Real DynamoDB sends the winner's item back with the failure, saving a read.
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          }),
+        ),
+      );
+      return true;
+    } catch (error) {
+      if (!(error instanceof RateBudgetError) || !isConditionFailure(error.cause)) throw error;
+      const item = (error.cause as { Item?: Record<string, AttributeValue> }).Item;
+      return item === undefined ? undefined : stateOf(item);
+    }
+  }
+
+  /** Runs one DynamoDB call, counting it and turning its failure into a {@link RateBudgetError}. */
+  async #guard<T>(what: string, call: () => Promise<T>): Promise<T> {
+    this.calls++;
+    try {
+      return await call();
+    } catch (error) {
+      if (error instanceof RateBudgetError) throw error;
+      const cause = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+      throw new RateBudgetError(
+        `rate budget table ${this.table} ${what} (${cause}); no request was sent without a permit`,
+        this.table,
+        { cause: error },
+      );
+    }
+  }
+}
+
+function isConditionFailure(error: unknown): boolean {
+  return error instanceof Error && error.name === 'ConditionalCheckFailedException';
+}
