@@ -8,8 +8,8 @@ import {
   GetItemCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
-import { FIXED_RATE_PACE } from '../embed/RateLimiter.ts';
 import type { PermitLease, PermitRequest, PermitSource } from '../embed/PermitSource.ts';
+import { FIXED_RATE_PACE } from '../embed/RateLimiter.ts';
 import { ConfigError, RateBudgetError } from '../errors.ts';
 import { ensureRateTable } from './ensureRateTable.ts';
 import { type BudgetRate, type BudgetState, EMPTY_BUDGET, reserveSlots } from './reserveSlots.ts';
@@ -127,7 +127,11 @@ export class DynamoRateBudget implements PermitSource {
     this.burst = options.burst ?? 1;
     this.tpm = options.tpm;
     const paced = this.rps * FIXED_RATE_PACE;
-    this.#rate = { rps: paced, burst: this.burst, tpm: this.tpm === undefined ? undefined : this.tpm * FIXED_RATE_PACE };
+    this.#rate = {
+      rps: paced,
+      burst: this.burst,
+      tpm: this.tpm === undefined ? undefined : this.tpm * FIXED_RATE_PACE,
+    };
     this.#intervalMs = 1000 / paced;
     this.leaseRequests = Math.max(1, Math.round(((options.leaseMs ?? DEFAULT_LEASE_MS) * paced) / 1000));
     this.leaseMs = this.leaseRequests * this.#intervalMs;
@@ -192,7 +196,8 @@ export class DynamoRateBudget implements PermitSource {
             TableName: this.table,
             Key: { pk: { S: this.key } },
             // `rps` is there for people reading the table; the budget is what each process names.
-            UpdateExpression: 'SET version = :next, requestsFullAt = :requests, tokensFullAt = :tokens, rps = :rps',
+            UpdateExpression:
+              'SET version = :next, requestsFullAt = :requests, tokensFullAt = :tokens, rps = :rps',
             ConditionExpression: previous.version > 0 ? 'version = :previous' : 'attribute_not_exists(pk)',
             ExpressionAttributeValues: values,
             // Real DynamoDB sends the winner's item back with the failure, saving a read.

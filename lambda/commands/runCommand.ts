@@ -1,4 +1,6 @@
 import { parseArgs } from 'node:util';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoRateBudget } from '../budget/DynamoRateBudget.ts';
 import { createEmbedder } from '../embed/createEmbedder.ts';
 import type { BatchEmbedder } from '../embed/types.ts';
 import { ConfigError, isFatalForJob } from '../errors.ts';
@@ -28,6 +30,7 @@ export const JOB_FLAGS_USAGE = `Options (flags win over the environment):
   --rps N                 requests per second (default 5 on IONOS, else none until 429)
   --burst N               requests that may go at once after an idle spell, with --rps (default 1: evenly paced)
   --tpm N                 tokens per minute budget
+  --rate-table NAME       share one --rps/--burst/--tpm budget with every process naming this DynamoDB table (created when absent)
   --dimensions N          ask the model for N dimensions
   --part-rows N           rows per part file (default about 32 MiB of vectors)
   --timeout-ms N          per-request timeout (default 60000)
@@ -53,6 +56,7 @@ const JOB_FLAGS = {
   rps: { type: 'string' },
   burst: { type: 'string' },
   tpm: { type: 'string' },
+  'rate-table': { type: 'string' },
   dimensions: { type: 'string' },
   'part-rows': { type: 'string' },
   'timeout-ms': { type: 'string' },
@@ -119,6 +123,17 @@ export function setUpJob(
     tpm: num('tpm'),
     concurrency: options.concurrency,
     timeoutMs: num('timeout-ms'),
+    // DynamoDB from the SDK's standard settings (AWS_ENDPOINT_URL_DYNAMODB, region, credentials).
+    rateBudget:
+      str('rate-table') === undefined
+        ? undefined
+        : (rate) =>
+            new DynamoRateBudget({
+              client: new DynamoDBClient({}),
+              table: str('rate-table') ?? '',
+              ...rate,
+              createTable: true,
+            }),
   });
   return {
     inputs: positionals,
