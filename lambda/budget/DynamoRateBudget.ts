@@ -52,6 +52,27 @@ const MAX_CONFLICTS = 50;
 /** Late permits stay usable this long at least: timers and busy event loops run a little late. */
 const MIN_GRACE_MS = 100;
 
+/**
+ * The `rateBudget` option of `createEmbedder` for a table, or undefined
+ * without one: each embedder built draws on the budget in `table` with the
+ * rate it resolved (`burst` as given here when set).
+ */
+export function rateBudgetOn(
+  table: string | undefined,
+  client: () => DynamoDBClient,
+  extra: Pick<DynamoRateBudgetOptions, 'burst' | 'createTable'> = {},
+): ((rate: { rps: number; burst?: number; tpm?: number }) => DynamoRateBudget) | undefined {
+  if (table === undefined) return undefined;
+  return (rate) =>
+    new DynamoRateBudget({
+      client: client(),
+      table,
+      ...rate,
+      burst: extra.burst ?? rate.burst,
+      createTable: extra.createTable,
+    });
+}
+
 function checkPositive(name: string, value: number | undefined, integer: boolean): void {
   if (value === undefined) return;
   if (!(Number.isFinite(value) && value > 0) || (integer && !Number.isInteger(value))) {

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoRateBudget } from '../budget/DynamoRateBudget.ts';
+import { rateBudgetOn } from '../budget/DynamoRateBudget.ts';
 import { createEmbedder } from '../embed/createEmbedder.ts';
 import type { BatchEmbedder } from '../embed/types.ts';
 import { ConfigError, isFatalForJob } from '../errors.ts';
@@ -124,16 +124,7 @@ export function setUpJob(
     concurrency: options.concurrency,
     timeoutMs: num('timeout-ms'),
     // DynamoDB from the SDK's standard settings (AWS_ENDPOINT_URL_DYNAMODB, region, credentials).
-    rateBudget:
-      str('rate-table') === undefined
-        ? undefined
-        : (rate) =>
-            new DynamoRateBudget({
-              client: new DynamoDBClient({}),
-              table: str('rate-table') ?? '',
-              ...rate,
-              createTable: true,
-            }),
+    rateBudget: rateBudgetOn(str('rate-table'), () => new DynamoDBClient({}), { createTable: true }),
   });
   return {
     inputs: positionals,

@@ -126,6 +126,7 @@ export function createShardHandlers(deps: ShardHandlerDeps): ShardHandlers {
         tpm: config.tpm,
         concurrency: jobOptions.concurrency,
         signal: budget.signal,
+        rateBudget: deps.rateBudget,
       });
       let last: JobProgress | undefined;
       let lastLoggedMs = Date.now();

@@ -1,5 +1,6 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { createEmbedder } from '../embed/createEmbedder.ts';
+import { createEmbedder, type SharedRate } from '../embed/createEmbedder.ts';
+import type { PermitSource } from '../embed/PermitSource.ts';
 import { AuthenticationError } from '../errors.ts';
 import { runJob } from '../pipeline.ts';
 import type { JobOptions, JobProgress } from '../pipelineTypes.ts';
@@ -31,6 +32,8 @@ export interface EmbedObjectDeps {
    * @default none: every object is embedded inline
    */
   readonly startLargeFileRun?: LargeFileRunStarter;
+  /** The shared rate budget (`RATE_TABLE`). @default none: the job's own limiter */
+  readonly rateBudget?: (rate: SharedRate) => PermitSource;
 }
 
 /** How one object ended, when it did not fail. */
@@ -144,6 +147,7 @@ export async function embedObject(
     tpm: config.tpm,
     concurrency: deps.jobOptions.concurrency,
     signal: budget.signal,
+    rateBudget: deps.rateBudget,
   });
 
   let last: JobProgress | undefined;
