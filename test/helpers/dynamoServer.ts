@@ -7,6 +7,8 @@ export interface LocalDynamo {
   readonly endpoint: string;
   /** The SDK settings a child process needs to reach it (endpoint, region, dummy credentials). */
   readonly env: NodeJS.ProcessEnv;
+  /** HTTP requests (DynamoDB calls) the server has received so far. */
+  readonly calls: () => number;
   /** A client with those settings; `maxAttempts` 1 unless given (tests want failures at once). */
   newClient(maxAttempts?: number): DynamoDBClient;
   stop(): Promise<void>;
@@ -18,6 +20,10 @@ export async function startLocalDynamo(): Promise<LocalDynamo> {
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => resolve());
+  });
+  let calls = 0;
+  server.on('request', () => {
+    calls++;
   });
   const address = server.address();
   if (address === null || typeof address === 'string') throw new Error('dynalite did not report a TCP port');
@@ -31,6 +37,7 @@ export async function startLocalDynamo(): Promise<LocalDynamo> {
       AWS_ACCESS_KEY_ID: credentials.accessKeyId,
       AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
     },
+    calls: () => calls,
     newClient: (maxAttempts = 1) =>
       new DynamoDBClient({ endpoint, region: 'us-east-1', credentials, maxAttempts }),
     stop: () =>
