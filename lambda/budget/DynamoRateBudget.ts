@@ -114,7 +114,8 @@ function stateOf(item: Record<string, AttributeValue> | undefined): BudgetState 
  * drawing alone needs one call per lease.
  *
  * The rate is paced at {@link FIXED_RATE_PACE} of `rps`, as the local
- * limiter's is. DynamoDB errors (after the SDK's own retries) reject the
+ * limiter's is. Times are epoch ms from each process's clock, so the hosts'
+ * clocks must agree to within a few ms (NTP does; Lambda's do). DynamoDB errors (after the SDK's own retries) reject the
  * lease with a {@link RateBudgetError}; nothing is granted without a write.
  */
 export class DynamoRateBudget implements PermitSource {
@@ -156,11 +157,8 @@ export class DynamoRateBudget implements PermitSource {
     this.burst = options.burst ?? 1;
     this.tpm = options.tpm;
     const paced = this.rps * FIXED_RATE_PACE;
-    this.#rate = {
-      rps: paced,
-      burst: this.burst,
-      tpm: this.tpm === undefined ? undefined : this.tpm * FIXED_RATE_PACE,
-    };
+    // Tokens are not paced: the local limiter does not pace them either (estimates are corrected instead).
+    this.#rate = { rps: paced, burst: this.burst, tpm: this.tpm };
     this.#intervalMs = 1000 / paced;
     this.#baseLease = Math.max(1, Math.round(((options.leaseMs ?? DEFAULT_LEASE_MS) * paced) / 1000));
     this.#now = options.now ?? Date.now;
