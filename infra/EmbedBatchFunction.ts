@@ -141,6 +141,8 @@ export class EmbedBatchFunction extends Construct {
       }),
     );
     props.apiKeySecret.grantRead(this.role);
+    // A job short of time queues its own continuation (QUEUE_URL).
+    props.queue.grantSendMessages(this.role);
 
     this.function = new nodejs.NodejsFunction(this, 'Function', {
       description: 'embed-batch: embeds uploaded CSV/JSONL files into Parquet/Arrow vectors',
@@ -162,6 +164,7 @@ export class EmbedBatchFunction extends Construct {
         EMBEDDINGS_API_KEY_SECRET_ARN: props.apiKeySecret.secretArn,
         INPUT_PREFIX: inputPrefix,
         OUTPUT_PREFIX: outputPrefix,
+        QUEUE_URL: props.queue.queueUrl,
         EMBED_CONCURRENCY: String(requestConcurrency),
         POWERTOOLS_SERVICE_NAME: props.serviceName ?? 'embed-batch',
         POWERTOOLS_METRICS_NAMESPACE: props.metricsNamespace ?? 'EmbedBatch',

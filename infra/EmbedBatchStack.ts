@@ -10,8 +10,8 @@ import { DataBucket } from './DataBucket.ts';
 import { EmbedBatchFunction } from './EmbedBatchFunction.ts';
 import { JobAlarms } from './JobAlarms.ts';
 import { JobQueue } from './JobQueue.ts';
-import { RateBudgetTable } from './RateBudgetTable.ts';
 import { LargeFileStateMachine, readLargeFileConfig } from './LargeFileStateMachine.ts';
+import { RateBudgetTable } from './RateBudgetTable.ts';
 import { ReindexSchedule } from './ReindexSchedule.ts';
 
 /**

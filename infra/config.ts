@@ -168,7 +168,6 @@ export function parseConfig(read: ContextReader): EmbedBatchConfig {
     );
   }
 
-
   const secretName = text(read, 'secretName');
   if (secretName !== undefined && !/^[A-Za-z0-9/_+=.@-]{1,512}$/.test(secretName)) {
     throw new StackConfigError(
@@ -241,7 +240,13 @@ function number(
 /** A number key without a default: undefined when unset or blank. */
 function optionalNumber(
   read: ContextReader,
-  key: 'rateBudgetRps' | 'rateBudgetBurst' | 'rateBudgetTpm' | 'maxConcurrency' | 'requestConcurrency' | 'memorySize',
+  key:
+    | 'rateBudgetRps'
+    | 'rateBudgetBurst'
+    | 'rateBudgetTpm'
+    | 'maxConcurrency'
+    | 'requestConcurrency'
+    | 'memorySize',
   valid: (value: number) => boolean,
   expected: string,
 ): number | undefined {

@@ -101,6 +101,39 @@ export class TransientEndpointError extends EndpointError {
 }
 
 /**
+ * Connection refused, host not found, network unreachable: retryable, but only
+ * briefly (a few attempts within seconds, not minutes): an endpoint nobody
+ * listens on rarely starts listening while we wait.
+ */
+export class UnreachableEndpointError extends TransientEndpointError {
+  /** The host (and port) that could not be reached, as the message names it. */
+  readonly host?: string;
+
+  constructor(
+    message: string,
+    details: EndpointErrorDetails & { readonly host?: string } = {},
+    options?: ErrorOptions,
+  ) {
+    super(message, details, options);
+    this.name = 'UnreachableEndpointError';
+    this.host = details.host;
+  }
+}
+
+/**
+ * A 400/422 refusing the `encoding_format: "base64"` we asked for. Retryable:
+ * the client asks for floats from then on, so the same batch succeeds next time.
+ */
+export class EncodingRefusedError extends EndpointError {
+  override readonly retryable = true;
+
+  constructor(message: string, details: EndpointErrorDetails = {}, options?: ErrorOptions) {
+    super(message, details, options);
+    this.name = 'EncodingRefusedError';
+  }
+}
+
+/**
  * A 2xx answer that does not fit the request: wrong count, wrong dimension,
  * non-finite values, unparseable body. Retryable: a sane server may answer right next time.
  */
@@ -124,6 +157,41 @@ export class BadRequestError extends EndpointError {
 /** Errors that end the whole job, not one batch: bad credentials, unknown model. */
 export function isFatalForJob(error: unknown): boolean {
   return error instanceof AuthenticationError || error instanceof ModelNotFoundError;
+}
+
+/**
+ * Another live run holds the output folder (one writer per folder). Retryable:
+ * the holder finishes, or stops holding once its lease lapses.
+ */
+export class OutputBusyError extends EmbedBatchError {
+  override readonly retryable = true;
+
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'OutputBusyError';
+  }
+}
+
+/**
+ * The job was asked to stop (Ctrl-C, SIGTERM, a Lambda or shard time budget)
+ * and did, with its progress checkpointed: the same job resumes from there.
+ */
+export class JobInterruptedError extends EmbedBatchError {
+  /** Records whose fate is committed (embedded or rejected). */
+  readonly recordsDone: number;
+  /** About how many records the input holds, where it can be told (plain files: from the bytes read). */
+  readonly recordsEstimated?: number;
+
+  constructor(recordsDone: number, options?: ErrorOptions & { readonly recordsEstimated?: number }) {
+    const of = options?.recordsEstimated === undefined ? '' : ` of ~${options.recordsEstimated}`;
+    super(
+      `interrupted: ${recordsDone}${of} records done; progress is checkpointed and the same job resumes`,
+      options,
+    );
+    this.name = 'JobInterruptedError';
+    this.recordsDone = recordsDone;
+    this.recordsEstimated = options?.recordsEstimated;
+  }
 }
 
 /**

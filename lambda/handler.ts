@@ -6,6 +6,7 @@ import { rateBudgetOn } from './budget/DynamoRateBudget.ts';
 import { createHandler, type EmbedEvent, type EmbedHandler } from './lambda/createHandler.ts';
 import { loadConfig } from './lambda/loadConfig.ts';
 import { readSecret } from './lambda/readSecret.ts';
+import { sqsContinuationSender } from './lambda/sendContinuation.ts';
 import { sfnLargeFileRunStarter } from './lambda/startLargeFileRun.ts';
 import {
   createReindexHandler,
@@ -46,6 +47,9 @@ export async function handler(event: EmbedEvent, context: Context): Promise<SQSB
         config.stateMachineArn === undefined
           ? undefined
           : sfnLargeFileRunStarter(new SFNClient({}), config.stateMachineArn),
+      // A job short of time goes on in a new invocation, through the job's own queue.
+      continueLater:
+        config.queueUrl === undefined ? undefined : sqsContinuationSender(new SQSClient({}), config.queueUrl),
     });
   }
   return wired(event, context);

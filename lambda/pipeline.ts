@@ -1,54 +1,43 @@
 import { BatchBuilder } from './batch/BatchBuilder.ts';
 import { VectorCache } from './batch/VectorCache.ts';
 import type { BatchEmbedder, BatchEmbedding } from './embed/types.ts';
-import { InputError } from './errors.ts';
+import { InputError, isFatalForJob, JobInterruptedError } from './errors.ts';
 import type { JobOptions, JobPorts, JobProgress, JobResult } from './pipelineTypes.ts';
 import { detectFormat } from './read/detectFormat.ts';
+import { ReadPosition } from './read/ReadPosition.ts';
 import { readRecords } from './read/readRecords.ts';
 import { PreviousOutput } from './reuse/PreviousOutput.ts';
-import { joinUri } from './store/uri.ts';
-import type {
-  InputRecord,
-  OutputFile,
-  ReadResult,
-  RejectedRecord,
-  RequestStats,
-  SourceInfo,
-  TokenStats,
+import {
+  emptyRequestStats,
+  type InputRecord,
+  type OutputFile,
+  type ReadResult,
+  type RejectedRecord,
+  type RequestStats,
+  type TokenStats,
 } from './types.ts';
+import {
+  bindingOf,
+  type Checkpoint,
+  type Cursor,
+  readCheckpoint,
+  sameBinding,
+  writeCheckpoint,
+} from './write/Checkpoint.ts';
 import { contentHash } from './write/contentHash.ts';
 import { ERRORS_FILE, ErrorsWriter } from './write/ErrorsWriter.ts';
-import { beginOutput, commitOutput } from './write/OutputFolder.ts';
-import { defaultRowsPerPart, PartWriter, type PartWriterOptions } from './write/PartWriter.ts';
+import { FolderLock } from './write/FolderLock.ts';
+import { commitOutput, discardScratch, prepareOutput } from './write/OutputFolder.ts';
+import { outputKeyProblem, PARTIAL_SUFFIX, scratchPartName, scratchUri } from './write/OutputLayout.ts';
+import { defaultRowsPerPart, PartWriter, type PartWriterOptions, partFileName } from './write/PartWriter.ts';
 import { buildUsageReport, type UsageReport } from './write/UsageReport.ts';
 
 /** Vectors kept for deduplication, in bytes; the entry count follows from the dimensions. */
 const DEDUP_CACHE_BYTES = 64 * 1024 * 1024;
 const DEDUP_ENTRIES_BEFORE_DIMENSIONS = 16_384;
 
-/** One request's worth of texts, and what came back. */
-interface Unit {
-  readonly texts: string[];
-  result?: BatchEmbedding;
-  /** Reasons of refused inputs, by index. */
-  refused?: Map<number, string>;
-  done: Promise<void>;
-}
-
-/** Where a record's vector comes from: a slot of a unit, or a vector already known. */
-type VectorSource = { readonly unit: Unit; readonly index: number } | Float32Array;
-
-interface PendingRecord {
-  readonly record: InputRecord;
-  readonly hash: string;
-  readonly source: VectorSource;
-}
-
-/** Records waiting for one unit, in input order. */
-interface Entry {
-  readonly unit: Unit;
-  readonly records: PendingRecord[];
-}
+/** How often a job commits its progress, unless `JobOptions.checkpointIntervalMs` says otherwise. */
+export const DEFAULT_CHECKPOINT_INTERVAL_MS = 10_000;
 
 /**
  * Embeds one input file into one output folder:
@@ -56,8 +45,17 @@ interface Entry {
  *
  * Rows come out in input order. At most `2 x concurrency` batches are in
  * memory at once, and one part file's rows, so memory stays flat on any file.
- * On failure nothing is presented as done: the manifest was removed first and
- * is only written after everything else.
+ *
+ * The folder protocol (see `OutputFolder.ts`): the run holds the folder's
+ * lock, writes its parts to the scratch folder and checkpoints there every
+ * `checkpointIntervalMs`; a later run with the same binding (source version,
+ * model, dimensions, columns, format) resumes after the checkpoint's cursor
+ * (plain files by a ranged read, gzip by skipping records done), so a crash
+ * or stop costs at most about one interval of paid work. The earlier complete
+ * output stays in place, readable and lending its vectors, until the commit.
+ *
+ * @throws {JobInterruptedError} when `ports.stop` fired: progress is checkpointed.
+ * @throws {OutputBusyError} when another live run holds the folder.
  */
 export async function runJob(
   sourceUri: string,
@@ -66,31 +64,45 @@ export async function runJob(
   ports: JobPorts,
 ): Promise<JobResult> {
   const now = ports.now ?? (() => new Date());
-  const startedAt = now();
   const startedMs = performance.now();
   const { store, model } = ports;
   const { format, gzip } = detectFormat(sourceUri);
 
   // A missing source fails before the output folder is touched.
-  if ((await store.head(sourceUri)) === undefined)
-    throw new InputError(`no such file or object: ${sourceUri}`);
-  const previousManifest = await beginOutput(store, outputDir);
-  // Rerunning the same export: unchanged texts take their vector from the earlier output.
-  const previous = options.full
-    ? undefined
-    : await PreviousOutput.open(store, outputDir, previousManifest, {
-        sourceUri,
-        model,
-        dimensions: options.dimensions,
-      });
-
-  let embedded: EmbeddedParts;
-  let source: SourceInfo;
+  const head = await store.head(sourceUri);
+  if (head === undefined) throw new InputError(`no such file or object: ${sourceUri}`);
+  const keyProblem = outputKeyProblem(outputDir);
+  if (keyProblem !== undefined) throw new InputError(keyProblem);
+  const lock = await FolderLock.acquire(store, outputDir, { holder: ports.holder });
+  let previous: PreviousOutput | undefined;
+  let done: PreviousOutput | undefined;
   try {
-    // Opened only now: staging the earlier output can take a while, and an S3 stream must not sit idle meanwhile.
-    const opened = await store.get(sourceUri);
-    source = opened.info;
-    const records = readRecords(opened.body, {
+    const manifest = await prepareOutput(store, outputDir);
+    const binding = bindingOf(head, model, options);
+    let checkpoint = options.full ? undefined : await readCheckpoint(store, outputDir);
+    if (checkpoint !== undefined && !sameBinding(checkpoint.binding, binding)) checkpoint = undefined;
+    if (checkpoint === undefined) await discardScratch(store, outputDir);
+    const startedAt = checkpoint ? new Date(checkpoint.started_at) : now();
+    const createdAt = checkpoint ? new Date(checkpoint.created_at) : startedAt;
+    const attempts = (checkpoint?.attempts ?? 0) + 1;
+
+    // Rerunning the same export: unchanged texts take their vector from the earlier output.
+    previous = options.full
+      ? undefined
+      : await PreviousOutput.open(store, outputDir, manifest, { model, dimensions: options.dimensions });
+    // Resuming: texts the checkpointed parts already hold are duplicates, not new requests.
+    done = checkpoint ? await PreviousOutput.over(store, oneFormat(checkpoint.parts)) : undefined;
+
+    const cursor = checkpoint?.cursor;
+    const seek = cursor !== undefined && cursor.records > 0 && !gzip;
+    const opened = seek
+      ? await openFrom(store, sourceUri, cursor.byte, head.bytes)
+      : await store.get(sourceUri);
+    if (opened.info.etag !== undefined && head.etag !== undefined && opened.info.etag !== head.etag) {
+      throw new InputError(`${sourceUri} changed while the job was starting; run it again`);
+    }
+    const position = new ReadPosition(seek ? cursor.byte : 0);
+    let records: AsyncIterable<ReadResult> = readRecords(opened.body, {
       source: sourceUri,
       format,
       gzip,
@@ -98,58 +110,120 @@ export async function runJob(
       idColumn: options.idColumn,
       keepColumns: options.keepColumns,
       maxRecordBytes: options.maxRecordBytes,
+      csvHeader: seek && checkpoint?.csv_header ? checkpoint.csv_header : undefined,
+      recordOffset: seek ? cursor.records : 0,
+      lineOffset: seek ? cursor.lines : 0,
+      position,
     });
-    embedded = await embedRecordsToParts(
+    // A gzip stream cannot be entered in the middle: decompress from the start, pass over what is done.
+    if (cursor !== undefined && !seek && cursor.records > 0) records = skipRecords(records, cursor.records);
+
+    const embedded = await embedRecordsToParts(
       records,
       {
+        estimateRecords: gzip
+          ? undefined
+          : (cursor) => Math.round((cursor.records * head.bytes) / cursor.byte),
         outputDir,
         sourceUri,
-        errorsUri: joinUri(outputDir, ERRORS_FILE),
-        createdAt: startedAt,
+        errorsUri: scratchUri(outputDir, `${ERRORS_FILE}${PARTIAL_SUFFIX}`),
+        createdAt,
+        fileName: scratchPartName(partFileName),
         previous,
+        done,
         startedMs,
+        position,
+        resume: checkpoint,
+        checkpoint: {
+          intervalMs: options.checkpointIntervalMs ?? DEFAULT_CHECKPOINT_INTERVAL_MS,
+          save: (progress) =>
+            writeCheckpoint(store, outputDir, {
+              version: 1,
+              binding,
+              ...progress,
+              attempts,
+              started_at: startedAt.toISOString(),
+              created_at: createdAt.toISOString(),
+              updated_at: now().toISOString(),
+            }),
+        },
       },
       options,
       ports,
     );
-  } catch (error) {
-    await previous?.dispose();
-    throw error;
-  }
 
-  const finishedAt = now();
-  const usage = buildUsageReport({
-    source,
-    format: gzip ? `${format}+gzip` : format,
-    model,
-    dimensions: embedded.dimensions,
-    endpoint: ports.endpoint,
-    rows: embedded.rows,
-    tokens: embedded.tokens,
-    requests: embedded.requests,
-    startedAt,
-    finishedAt,
-    outputs: embedded.outputs,
-  });
-  const manifestUri = await commitOutput(store, outputDir, {
-    usage,
-    parts: embedded.outputs,
-    errors: embedded.errors,
-    format: options.format,
-    createdAt: finishedAt,
-  });
-  await previous?.dispose();
-  ports.onProgress?.(progressOf(embedded, startedMs));
-  return { usage, manifestUri };
+    const finishedAt = now();
+    const report = buildUsageReport({
+      source: opened.info.etag === undefined ? { ...opened.info, etag: head.etag } : opened.info,
+      format: gzip ? `${format}+gzip` : format,
+      model,
+      dimensions: embedded.dimensions,
+      endpoint: ports.endpoint,
+      rows: embedded.rows,
+      tokens: embedded.tokens,
+      requests: embedded.requests,
+      startedAt,
+      finishedAt,
+      outputs: embedded.outputs,
+    });
+    // Bytes are the whole file's, also when this attempt read only the rest of it.
+    const usage: UsageReport = {
+      ...report,
+      source: { ...report.source, bytes: head.bytes },
+      ...(attempts > 1
+        ? { attempts, rows: { ...report.rows, resumed: checkpoint?.cursor.records ?? 0 } }
+        : {}),
+    };
+    await previous?.dispose();
+    await done?.dispose();
+    await lock.assertHeld();
+    const committed = await commitOutput(store, outputDir, {
+      usage,
+      parts: embedded.outputs,
+      errors: embedded.errors,
+      format: options.format,
+      createdAt: finishedAt,
+    });
+    ports.onProgress?.(progressOf(embedded, startedMs));
+    return committed;
+  } finally {
+    await previous?.dispose();
+    await done?.dispose();
+    await lock.release();
+  }
+}
+
+/** The part files of one format (Parquet when there are both), for reading vectors back. */
+function oneFormat(parts: readonly OutputFile[]): string[] {
+  const parquet = parts.filter((part) => part.uri.includes('.parquet'));
+  return (parquet.length > 0 ? parquet : parts).map((part) => part.uri);
+}
+
+/** The file from byte `start` on (nothing when it ends there). */
+async function openFrom(store: JobPorts['store'], uri: string, start: number, bytes: number) {
+  if (start >= bytes) {
+    const info = await store.head(uri);
+    return { info: info ?? { uri, bytes }, body: (async function* () {})() };
+  }
+  return store.get(uri, { start, end: bytes - 1 });
+}
+
+/** Drops the first `count` records (done by an earlier attempt). */
+async function* skipRecords(records: AsyncIterable<ReadResult>, count: number): AsyncGenerator<ReadResult> {
+  let seen = 0;
+  for await (const result of records) {
+    if (seen++ < count) continue;
+    yield result;
+  }
 }
 
 /** Where `embedRecordsToParts` writes, and what it stamps on the parts. */
 export interface PartsTarget {
-  /** Folder of the part files. */
+  /** Folder the part names are relative to. */
   readonly outputDir: string;
   /** The input file: schema metadata `source.uri`. */
   readonly sourceUri: string;
-  /** Where the rejected records go (`errors.jsonl`, or a shard's partial errors file). */
+  /** Where the rejected records go (the scratch folder's errors file, or a shard's partial errors file). */
   readonly errorsUri: string;
   /** Schema metadata `created_at`, the same in every part. */
   readonly createdAt: Date;
@@ -157,12 +231,33 @@ export interface PartsTarget {
   readonly fileName?: PartWriterOptions['fileName'];
   /** An earlier output lending its vectors (incremental reindex). @default none */
   readonly previous?: PreviousOutput;
+  /** Vectors an earlier attempt of this run already wrote: texts found there count as duplicates. @default none */
+  readonly done?: PreviousOutput;
   /** `performance.now()` when the job started, for progress. @default when this is called */
   readonly startedMs?: number;
+  /** Where the reader is, for the checkpoint's cursor. @default none (no cursor) */
+  readonly position?: ReadPosition;
+  /** The checkpoint this attempt resumes: its parts, errors and counters come first. @default none */
+  readonly resume?: Checkpoint;
+  /** About how many records the input holds, judged from a cursor (for the interruption message). @default none */
+  readonly estimateRecords?: (cursor: Cursor) => number;
+  /** Commits progress as the job goes. @default none */
+  readonly checkpoint?: {
+    /** Least time between two checkpoints. */
+    readonly intervalMs: number;
+    readonly save: (progress: CheckpointProgress) => Promise<void>;
+  };
 }
+
+/** What one checkpoint records of the job below the folder protocol. */
+export type CheckpointProgress = Pick<
+  Checkpoint,
+  'cursor' | 'csv_header' | 'dimensions' | 'parts' | 'next_part' | 'errors' | 'rows' | 'tokens' | 'requests'
+>;
 
 /** What `embedRecordsToParts` wrote and counted. */
 export interface EmbeddedParts {
+  /** Counts of the whole job, earlier attempts included. */
   readonly rows: UsageReport['rows'];
   /** Vector length: as requested, or learned from the first answer; undefined when nothing was embedded. */
   readonly dimensions: number | undefined;
@@ -170,9 +265,34 @@ export interface EmbeddedParts {
   readonly outputs: OutputFile[];
   /** The errors file, always written (empty when nothing was rejected). */
   readonly errors: OutputFile;
-  /** This call's share of the embedder's counters (it may serve several files). */
+  /** This job's share of the embedder's counters (it may serve several files), earlier attempts included. */
   readonly tokens: TokenStats;
   readonly requests: RequestStats;
+}
+
+/** One request's worth of texts, and what came back. */
+interface Unit {
+  readonly texts: string[];
+  result?: BatchEmbedding;
+  /** Reasons of refused inputs, by index. */
+  refused?: Map<number, string>;
+  failed?: boolean;
+  done: Promise<void>;
+}
+
+/** Where a record's vector comes from: a slot of a unit, or a vector already known. */
+type VectorSource = { readonly unit: Unit; readonly index: number } | Float32Array;
+
+/** A record waiting for its vector, or a record the reader rejected (kept in order with the rest). */
+type PendingRecord =
+  | { readonly record: InputRecord; readonly hash: string; readonly source: VectorSource }
+  | { readonly rejected: RejectedRecord };
+
+/** Records waiting for one unit, in input order, and where reading stood after the last of them. */
+interface Entry {
+  readonly unit: Unit;
+  readonly records: PendingRecord[];
+  end: Cursor;
 }
 
 /**
@@ -180,10 +300,16 @@ export interface EmbeddedParts {
  * the distributed path's shard worker (a byte range of one): records ->
  * dedupe -> batch -> embed (bounded, in order) -> part files + errors file.
  *
- * Writes nothing but parts (named by `target.fileName`) and the errors file;
- * the caller owns the folder protocol (manifest, usage). On failure the
- * errors file's temp data is dropped and the error is rethrown; parts already
- * written stay for the caller's cleanup (a later commit removes them as stale).
+ * Writes nothing but parts (named by `target.fileName`), error segments and
+ * the errors file; the caller owns the folder protocol (checkpoint file,
+ * manifest, usage). Every `checkpoint.intervalMs` it writes the buffered rows
+ * as a part and the buffered rejects as a segment, then hands the cursor (the
+ * last record whose fate is written) to `checkpoint.save`.
+ *
+ * When `ports.stop` fires, or anything fails, it stops reading, keeps the
+ * answers that arrive (requests in flight end with `ports.signal`), commits a
+ * last checkpoint of what was written, and rethrows (`JobInterruptedError`
+ * for a stop). Parts written stay for a resumed run or the caller's cleanup.
  */
 export async function embedRecordsToParts(
   records: AsyncIterable<ReadResult>,
@@ -193,38 +319,65 @@ export async function embedRecordsToParts(
 ): Promise<EmbeddedParts> {
   const startedMs = target.startedMs ?? performance.now();
   const { store, embedder, model } = ports;
-  const { outputDir, sourceUri, previous } = target;
+  const { outputDir, sourceUri, previous, done, resume, position } = target;
   // The embedder (and its rate limiter) may serve several files; usage counts this call only.
   const before = snapshotCounters(embedder);
+  const earlier: Counters = resume
+    ? {
+        tokens: { ...resume.tokens },
+        requests: { ...resume.requests, byStatus: { ...resume.requests.byStatus } },
+      }
+    : { tokens: { prompt: 0, total: 0 }, requests: emptyRequestStats() };
 
-  const errors = new ErrorsWriter(store, target.errorsUri);
+  const errors = new ErrorsWriter(store, target.errorsUri, { earlier: resume?.errors });
   let parts: PartWriter | undefined;
-  let dimensions = options.dimensions;
+  let dimensions = options.dimensions ?? resume?.dimensions ?? undefined;
   const cache = new VectorCache<VectorSource>(DEDUP_ENTRIES_BEFORE_DIMENSIONS);
-  const rows = { read: 0, embedded: 0, rejected: 0, deduplicated: 0, reused: 0 };
+  const rows = resume
+    ? { ...resume.rows }
+    : { read: 0, embedded: 0, rejected: 0, deduplicated: 0, reused: 0 };
+
+  const newParts = (length: number): PartWriter =>
+    new PartWriter(store, outputDir, {
+      format: options.format,
+      dimensions: length,
+      model,
+      sourceUri,
+      keepColumns: options.keepColumns,
+      includeText: options.includeText,
+      rowsPerPart: options.rowsPerPart ?? defaultRowsPerPart(length),
+      createdAt: target.createdAt,
+      fileName: target.fileName,
+      earlier: resume ? { parts: resume.parts, nextPart: resume.next_part } : undefined,
+    });
+  if (resume?.dimensions) parts = newParts(resume.dimensions);
 
   const window: Entry[] = [];
   const windowSize = Math.max(2, options.concurrency * 2);
   let fatal: unknown;
   let answered = false;
-
-  const reject = async (rejected: RejectedRecord): Promise<void> => {
-    rows.rejected++;
-    await errors.add(rejected);
-  };
+  // Where the last drained record ended: every record up to it is in the writers.
+  let drained: Cursor = resume?.cursor ?? { records: 0, byte: 0, lines: 0 };
+  let checkpointed = drained.records;
+  let lastCheckpointMs = performance.now();
 
   const progress = (): void => {
     ports.onProgress?.({
       rowsRead: rows.read,
       rowsEmbedded: rows.embedded,
       rowsRejected: rows.rejected,
-      tokens: embedder.tokens.total - before.tokens.total,
-      retries: embedder.requests.retried - before.requests.retried,
+      tokens: earlier.tokens.total + embedder.tokens.total - before.tokens.total,
+      retries: earlier.requests.retried + embedder.requests.retried - before.requests.retried,
       elapsedMs: performance.now() - startedMs,
     });
   };
 
-  const newEntry = (): Entry => ({ unit: { texts: [], done: Promise.resolve() }, records: [] });
+  const cursorNow = (): Cursor => ({
+    records: rows.read,
+    byte: position?.byte ?? 0,
+    lines: position?.lines ?? 0,
+  });
+  const newEntry = (): Entry => ({ unit: { texts: [], done: Promise.resolve() }, records: [], end: drained });
 
   const dispatch = (entry: Entry): void => {
     const unit = entry.unit;
@@ -235,6 +388,7 @@ export async function embedRecordsToParts(
           unit.refused = new Map(result.rejected.map((r) => [r.index, r.reason]));
         },
         (error: unknown) => {
+          unit.failed = true;
           // Remember the first failure so the reader stops feeding new batches at once.
           fatal ??= error;
           throw error;
@@ -259,9 +413,15 @@ export async function embedRecordsToParts(
     await entry.unit.done;
     if (entry.unit.texts.length > 0) answered = true;
     for (const pending of entry.records) {
+      if ('rejected' in pending) {
+        rows.rejected++;
+        await errors.add(pending.rejected);
+        continue;
+      }
       const { vector, reason } = vectorOf(pending.source);
       if (!vector) {
-        await reject({
+        rows.rejected++;
+        await errors.add({
           record: pending.record.record,
           line: pending.record.line,
           id: pending.record.id,
@@ -273,22 +433,39 @@ export async function embedRecordsToParts(
       if (!parts) {
         dimensions = vector.length;
         cache.resize(Math.max(1_000, Math.floor(DEDUP_CACHE_BYTES / (dimensions * 4))));
-        parts = new PartWriter(store, outputDir, {
-          format: options.format,
-          dimensions,
-          model,
-          sourceUri,
-          keepColumns: options.keepColumns,
-          includeText: options.includeText,
-          rowsPerPart: options.rowsPerPart ?? defaultRowsPerPart(dimensions),
-          createdAt: target.createdAt,
-          fileName: target.fileName,
-        });
+        parts = newParts(dimensions);
       }
       await parts.add({ record: pending.record, contentHash: pending.hash, vector });
       rows.embedded++;
     }
+    drained = entry.end;
     progress();
+  };
+
+  /** Writes what is buffered and commits the cursor; a no-op when nothing was drained since. */
+  const commitProgress = async (): Promise<void> => {
+    const hook = target.checkpoint;
+    lastCheckpointMs = performance.now();
+    if (hook === undefined || drained.records === checkpointed) return;
+    const written = parts ? await parts.flush() : [...(resume?.parts ?? [])];
+    const segments = await errors.flush();
+    const counters = countersSince(embedder, before, earlier);
+    await hook.save({
+      cursor: drained,
+      csv_header: position?.header ?? resume?.csv_header ?? null,
+      dimensions: dimensions ?? null,
+      parts: written,
+      next_part: parts?.nextPart ?? resume?.next_part ?? 0,
+      errors: segments,
+      rows: { ...rows, read: drained.records },
+      tokens: counters.tokens,
+      requests: counters.requests,
+    });
+    checkpointed = drained.records;
+  };
+  const maybeCommitProgress = async (): Promise<void> => {
+    const hook = target.checkpoint;
+    if (hook !== undefined && performance.now() - lastCheckpointMs >= hook.intervalMs) await commitProgress();
   };
 
   let outputs: OutputFile[];
@@ -302,7 +479,7 @@ export async function embedRecordsToParts(
       maxBytes: options.maxBatchBytes,
     });
     let builder = new BatchBuilder(limits());
-    // Records that need no request (duplicates, reused) still wait in an entry; cap it so memory stays flat.
+    // Records that need no request (duplicates, reused, rejected) still wait in an entry; cap it so memory stays flat.
     const maxRecordsPerEntry = Math.max(1_024, options.batchSize * 4);
     let entry = newEntry();
     const flush = async (): Promise<void> => {
@@ -314,6 +491,12 @@ export async function embedRecordsToParts(
       // dimension show up after one request instead of a window's worth.
       const limit = answered ? windowSize : 1;
       while (window.length >= limit) await drainHead();
+      await maybeCommitProgress();
+    };
+    const push = async (pending: PendingRecord): Promise<void> => {
+      entry.records.push(pending);
+      entry.end = cursorNow();
+      if (entry.records.length >= maxRecordsPerEntry) await flush();
     };
 
     for await (const result of records) {
@@ -321,45 +504,58 @@ export async function embedRecordsToParts(
       ports.signal?.throwIfAborted();
       rows.read++;
       if (!result.ok) {
-        await reject(result.rejected);
-        continue;
+        await push({ rejected: result.rejected });
+      } else {
+        const record = result.value;
+        const hash = contentHash(model, record.text);
+        const known = cache.get(hash) ?? (done ? await done.lookup(hash) : undefined);
+        const reused = known || !previous ? undefined : await previous.lookup(hash);
+        if (known) {
+          rows.deduplicated++;
+          await push({ record, hash, source: known });
+        } else if (reused) {
+          rows.reused++;
+          await push({ record, hash, source: reused });
+        } else {
+          if (!builder.fits(record.text)) await flush();
+          const slot = { unit: entry.unit, index: builder.add(record.text) };
+          cache.set(hash, slot);
+          entry.records.push({ record, hash, source: slot });
+          entry.end = cursorNow();
+          if (builder.size >= maxInputs()) await flush();
+        }
       }
-      const record = result.value;
-      const hash = contentHash(model, record.text);
-      const known = cache.get(hash);
-      if (known) {
-        rows.deduplicated++;
-        entry.records.push({ record, hash, source: known });
-        if (entry.records.length >= maxRecordsPerEntry) await flush();
-        continue;
-      }
-      const reused = previous ? await previous.lookup(hash) : undefined;
-      if (reused) {
-        rows.reused++;
-        entry.records.push({ record, hash, source: reused });
-        if (entry.records.length >= maxRecordsPerEntry) await flush();
-        continue;
-      }
-      if (!builder.fits(record.text)) await flush();
-      const slot = { unit: entry.unit, index: builder.add(record.text) };
-      cache.set(hash, slot);
-      entry.records.push({ record, hash, source: slot });
-      if (builder.size >= maxInputs()) await flush();
+      // Checked after the record is placed, so the cursor never skips a record that was read.
+      if (ports.stop?.aborted) break;
     }
     if (entry.records.length > 0) await flush();
     while (window.length > 0) {
       ports.signal?.throwIfAborted();
       await drainHead();
     }
+    if (ports.stop?.aborted) throw new JobInterruptedError(rows.read);
     outputs = parts ? await parts.finish() : [];
     errorsFile = await errors.finish();
   } catch (error) {
-    // Let requests in flight settle before giving up, so nothing runs on after the job failed.
+    // Let requests in flight settle, keep every answer that came, in order, and commit them.
     await Promise.allSettled(window.map((e) => e.unit.done));
+    try {
+      while (window.length > 0 && window[0]?.unit.failed !== true) await drainHead();
+      await commitProgress();
+    } catch {
+      // The checkpoint is a bonus here; the error that stopped the job is the one to report.
+    }
     await errors.abort();
+    if (ports.stop?.aborted && !isFatalForJob(error)) {
+      const estimate = drained.byte > 0 ? target.estimateRecords?.(drained) : undefined;
+      throw new JobInterruptedError(drained.records, {
+        cause: error instanceof JobInterruptedError ? undefined : error,
+        recordsEstimated: estimate !== undefined && estimate >= drained.records ? estimate : undefined,
+      });
+    }
     throw error;
   }
-  return { rows, dimensions, outputs, errors: errorsFile, ...countersSince(embedder, before) };
+  return { rows, dimensions, outputs, errors: errorsFile, ...countersSince(embedder, before, earlier) };
 }
 
 /** The final progress report of a finished job. */
@@ -386,24 +582,27 @@ function snapshotCounters(embedder: BatchEmbedder): Counters {
   };
 }
 
-function countersSince(embedder: BatchEmbedder, before: Counters): Counters {
+/** The embedder's counters since `before`, plus those of earlier attempts. */
+function countersSince(embedder: BatchEmbedder, before: Counters, earlier: Counters): Counters {
   const now = snapshotCounters(embedder);
-  const byStatus: Record<string, number> = {};
+  const byStatus: Record<string, number> = { ...earlier.requests.byStatus };
   for (const [status, count] of Object.entries(now.requests.byStatus)) {
     const delta = count - (before.requests.byStatus[status] ?? 0);
-    if (delta > 0) byStatus[status] = delta;
+    if (delta > 0) byStatus[status] = (byStatus[status] ?? 0) + delta;
   }
+  const since = (key: 'sent' | 'succeeded' | 'retried' | 'throttled' | 'failed'): number =>
+    earlier.requests[key] + now.requests[key] - before.requests[key];
   return {
     tokens: {
-      prompt: now.tokens.prompt - before.tokens.prompt,
-      total: now.tokens.total - before.tokens.total,
+      prompt: earlier.tokens.prompt + now.tokens.prompt - before.tokens.prompt,
+      total: earlier.tokens.total + now.tokens.total - before.tokens.total,
     },
     requests: {
-      sent: now.requests.sent - before.requests.sent,
-      succeeded: now.requests.succeeded - before.requests.succeeded,
-      retried: now.requests.retried - before.requests.retried,
-      throttled: now.requests.throttled - before.requests.throttled,
-      failed: now.requests.failed - before.requests.failed,
+      sent: since('sent'),
+      succeeded: since('succeeded'),
+      retried: since('retried'),
+      throttled: since('throttled'),
+      failed: since('failed'),
       byStatus,
     },
   };

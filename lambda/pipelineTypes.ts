@@ -29,8 +29,10 @@ export interface JobOptions {
   readonly rowsPerPart?: number;
   /** Records over this many UTF-8 bytes are rejected. @default 1 MiB */
   readonly maxRecordBytes: number;
-  /** Re-embed everything even when an earlier output could be reused. @default false */
+  /** Re-embed everything even when an earlier output could be reused, and ignore any checkpoint. @default false */
   readonly full: boolean;
+  /** Least time between two checkpoints of a running job. @default 10_000 */
+  readonly checkpointIntervalMs?: number;
 }
 
 /** Progress of a running job, for the CLI's stderr and the handler's logs. */
@@ -53,8 +55,15 @@ export interface JobPorts {
   readonly endpoint: string;
   readonly now?: () => Date;
   readonly onProgress?: (progress: JobProgress) => void;
-  /** Aborts the job (e.g. the Lambda is about to run out of time). */
+  /** Aborts the job at once (requests in flight are cancelled). */
   readonly signal?: AbortSignal;
+  /**
+   * Stops the job cleanly: no new requests, answers in flight kept, progress
+   * checkpointed, then `JobInterruptedError`. Fire it some seconds before `signal`.
+   */
+  readonly stop?: AbortSignal;
+  /** Who runs the job, named to another run that finds the output folder locked. @default pid and host */
+  readonly holder?: string;
 }
 
 /** What `runJob` returns. */

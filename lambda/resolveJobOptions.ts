@@ -38,6 +38,7 @@ export function resolveJobOptions(input: JobOptionsInput): JobOptions {
     rowsPerPart: input.rowsPerPart,
     maxRecordBytes: input.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES,
     full: input.full ?? false,
+    checkpointIntervalMs: input.checkpointIntervalMs,
   };
   positiveInteger(options.batchSize, '--batch-size');
   positiveInteger(options.maxBatchTokens, '--batch-tokens');
@@ -45,6 +46,8 @@ export function resolveJobOptions(input: JobOptionsInput): JobOptions {
   positiveInteger(options.concurrency, '--concurrency');
   positiveInteger(options.maxRecordBytes, '--max-record-bytes');
   if (options.rowsPerPart !== undefined) positiveInteger(options.rowsPerPart, '--part-rows');
+  if (options.checkpointIntervalMs !== undefined)
+    positiveInteger(options.checkpointIntervalMs, '--checkpoint-seconds');
   if (options.dimensions !== undefined) positiveInteger(options.dimensions, '--dimensions');
   if (!FORMATS.includes(options.format)) {
     throw new ConfigError(`Expected \`--format\` to be one of ${FORMATS.join(', ')}, got ${options.format}`);

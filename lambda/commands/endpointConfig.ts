@@ -1,4 +1,5 @@
 import { OFFLINE_MODEL } from '../embed/featureHash.ts';
+import { withoutUrlCredentials } from '../embed/redactSecret.ts';
 import { ConfigError } from '../errors.ts';
 
 /** Where embeddings come from, resolved from flags and environment (flags win). */
@@ -30,7 +31,7 @@ export function endpointConfig(
       if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('not http');
     } catch {
       throw new ConfigError(
-        `Expected \`--base-url\` (or EMBEDDINGS_BASE_URL) to be an http(s) URL, got ${baseUrl}`,
+        `Expected \`--base-url\` (or EMBEDDINGS_BASE_URL) to be an http(s) URL, got ${withoutUrlCredentials(baseUrl)}`,
       );
     }
   }

@@ -4,7 +4,15 @@ import { staleReason } from '../write/isOutputCurrent.ts';
 import { readManifest } from '../write/OutputFolder.ts';
 import { expandInputs, type PlannedInput } from './expandInputs.ts';
 import type { Io } from './io.ts';
-import { announceOffline, JOB_FLAGS_USAGE, runPlanned, setUpJob } from './runCommand.ts';
+import {
+  announceOffline,
+  announceSkipped,
+  exitStatusOf,
+  JOB_FLAGS_USAGE,
+  runPlanned,
+  setUpJob,
+} from './runCommand.ts';
+import { StopOnSignals } from './StopOnSignals.ts';
 
 export const REINDEX_USAGE = `Usage: embed-batch reindex <s3://bucket/input/ | folder> [--out s3://bucket/output/ | DIR] [--force] [options]
 
@@ -16,7 +24,16 @@ ${JOB_FLAGS_USAGE}`;
 
 /** `embed-batch reindex`: brings every output below a prefix up to date. Returns the exit status. */
 export async function reindexCommand(argv: readonly string[], io: Io): Promise<number> {
-  const setup = setUpJob(argv, io, { force: { type: 'boolean' } });
+  const signals = new StopOnSignals();
+  try {
+    return await reindex(argv, io, signals);
+  } finally {
+    signals.dispose();
+  }
+}
+
+async function reindex(argv: readonly string[], io: Io, signals: StopOnSignals): Promise<number> {
+  const setup = setUpJob(argv, io, { force: { type: 'boolean' } }, signals);
   if (setup.help) {
     io.stdout(REINDEX_USAGE);
     return 0;
@@ -32,7 +49,9 @@ export async function reindexCommand(argv: readonly string[], io: Io): Promise<n
 
   const stale: PlannedInput[] = [];
   let upToDate = 0;
-  for (const planned of await expandInputs([source], out, setup.store, io.cwd)) {
+  const expanded = await expandInputs([source], out, setup.store, io.cwd);
+  announceSkipped(expanded.skippedOutputs, io);
+  for (const planned of expanded.planned) {
     const [manifest, info] = await Promise.all([
       readManifest(setup.store, planned.outputDir),
       setup.store.head(planned.sourceUri),
@@ -54,9 +73,11 @@ export async function reindexCommand(argv: readonly string[], io: Io): Promise<n
       stale.push(planned);
     }
   }
-  const failed = await runPlanned(stale, { ...setup, options }, io);
-  io.stdout(`reindex: ${upToDate} up to date, ${stale.length - failed} processed, ${failed} failed`);
-  return failed === 0 ? 0 : 1;
+  const outcome = await runPlanned(stale, { ...setup, options }, io);
+  const { failed } = outcome;
+  if (outcome.interrupted === undefined)
+    io.stdout(`reindex: ${upToDate} up to date, ${stale.length - failed} processed, ${failed} failed`);
+  return exitStatusOf(outcome);
 }
 
 /** `s3://b/input/` -> `s3://b/output/`, as the stack lays them out; anything else needs `--out`. */

@@ -3,7 +3,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { rateBudgetOn } from '../budget/DynamoRateBudget.ts';
 import { createEmbedder } from '../embed/createEmbedder.ts';
 import type { BatchEmbedder } from '../embed/types.ts';
-import { ConfigError, isFatalForJob } from '../errors.ts';
+import { ConfigError, isFatalForJob, JobInterruptedError } from '../errors.ts';
 import { runJob } from '../pipeline.ts';
 import type { JobOptions } from '../pipelineTypes.ts';
 import { resolveJobOptions } from '../resolveJobOptions.ts';
@@ -12,8 +12,9 @@ import type { OutputFormat } from '../types.ts';
 import { createStore } from './createStore.ts';
 import { type EndpointConfig, endpointConfig } from './endpointConfig.ts';
 import { expandInputs, type PlannedInput } from './expandInputs.ts';
-import { errorLine, type Io, numberFlag } from './io.ts';
+import { errorLine, type Io, numberFlag, retryNotices } from './io.ts';
 import { ProgressReporter } from './ProgressReporter.ts';
+import { StopOnSignals } from './StopOnSignals.ts';
 
 /** Options shared by `run` and `reindex`. */
 export const JOB_FLAGS_USAGE = `Options (flags win over the environment):
@@ -34,8 +35,10 @@ export const JOB_FLAGS_USAGE = `Options (flags win over the environment):
   --dimensions N          ask the model for N dimensions
   --part-rows N           rows per part file (default about 32 MiB of vectors)
   --timeout-ms N          per-request timeout (default 60000)
+  --max-retry-wait S      seconds one batch may wait between retries before the job fails (default 300)
   --max-record-bytes N    records larger than this are rejected (default 1048576)
-  --full                  re-embed everything, reusing nothing from an earlier output`;
+  --full                  start over: reuse nothing from an earlier output or checkpoint
+  --checkpoint-seconds N  least time between two checkpoints of a running job (default 10)`;
 
 export const RUN_USAGE = `Usage: embed-batch run <input...> [--out DIR|s3://bucket/prefix/] [options]
 
@@ -60,8 +63,10 @@ const JOB_FLAGS = {
   dimensions: { type: 'string' },
   'part-rows': { type: 'string' },
   'timeout-ms': { type: 'string' },
+  'max-retry-wait': { type: 'string' },
   'max-record-bytes': { type: 'string' },
   full: { type: 'boolean' },
+  'checkpoint-seconds': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -76,6 +81,8 @@ export interface JobSetup {
   readonly store: ObjectStore;
   /** Flags a command added to the shared ones (e.g. `reindex --force`). */
   readonly extra: Readonly<Record<string, string | boolean | undefined>>;
+  /** Ctrl-C and SIGTERM stop the job cleanly; undefined where the command does not listen. */
+  readonly signals?: StopOnSignals;
 }
 
 /** Parses the shared job flags (plus `extraFlags`) and builds the embedder and store. */
@@ -83,6 +90,7 @@ export function setUpJob(
   argv: readonly string[],
   io: Io,
   extraFlags: Record<string, { type: 'boolean' | 'string' }> = {},
+  signals?: StopOnSignals,
 ): JobSetup {
   const { values, positionals } = parseArgs({
     args: [...argv],
@@ -112,6 +120,7 @@ export function setUpJob(
     rowsPerPart: num('part-rows'),
     maxRecordBytes: num('max-record-bytes'),
     full: v.full === true,
+    checkpointIntervalMs: secondsToMs(num('checkpoint-seconds')),
   });
   const { embedder } = createEmbedder({
     baseUrl: endpoint.baseUrl,
@@ -123,6 +132,9 @@ export function setUpJob(
     tpm: num('tpm'),
     concurrency: options.concurrency,
     timeoutMs: num('timeout-ms'),
+    signal: signals?.abort,
+    maxRetryWait: num('max-retry-wait'),
+    onRetry: retryNotices(io),
     // DynamoDB from the SDK's standard settings (AWS_ENDPOINT_URL_DYNAMODB, region, credentials).
     rateBudget: rateBudgetOn(str('rate-table'), () => new DynamoDBClient({}), { createTable: true }),
   });
@@ -135,7 +147,12 @@ export function setUpJob(
     embedder,
     store: createStore(io.env),
     extra: Object.fromEntries(Object.keys(extraFlags).map((name) => [name, v[name]])),
+    signals,
   };
+}
+
+function secondsToMs(seconds: number | undefined): number | undefined {
+  return seconds === undefined ? undefined : Math.round(seconds * 1000);
 }
 
 /** Says on stderr that the offline embedder is in use, as DESIGN.md asks. */
@@ -147,16 +164,29 @@ export function announceOffline(setup: JobSetup, io: Io): void {
   }
 }
 
+/** How `runPlanned` ended. */
+export interface PlannedOutcome {
+  /** Files that failed. */
+  readonly failed: number;
+  /** Set when a signal stopped the command: the exit status it calls for. */
+  readonly interrupted?: number;
+}
+
 /**
  * Embeds each planned file in turn with one shared embedder (one rate limit
  * for the whole command), one summary line per file on stdout. Bad
- * credentials or an unknown model stop the rest, which would fail the same way.
- *
- * @returns How many files failed.
+ * credentials or an unknown model stop the rest, which would fail the same
+ * way; so does a signal, after the current file checkpointed its progress.
  */
-export async function runPlanned(planned: readonly PlannedInput[], setup: JobSetup, io: Io): Promise<number> {
+export async function runPlanned(
+  planned: readonly PlannedInput[],
+  setup: JobSetup,
+  io: Io,
+): Promise<PlannedOutcome> {
   let failed = 0;
+  const signals = setup.signals;
   for (const [n, { sourceUri, outputDir }] of planned.entries()) {
+    if (signals?.stop.aborted) return { failed, interrupted: signals.exitStatus ?? 130 };
     const progress = new ProgressReporter(
       planned.length > 1 ? `[${n + 1}/${planned.length}] ${sourceUri}` : sourceUri,
     );
@@ -167,6 +197,8 @@ export async function runPlanned(planned: readonly PlannedInput[], setup: JobSet
         model: setup.endpoint.model,
         endpoint: setup.endpoint.baseUrl ?? 'offline',
         onProgress: progress.update,
+        stop: signals?.stop,
+        signal: signals?.abort,
       });
       progress.done();
       const { rows, requests, tokens, timing } = usage;
@@ -175,6 +207,13 @@ export async function runPlanned(planned: readonly PlannedInput[], setup: JobSet
       );
     } catch (error) {
       progress.done();
+      if (error instanceof JobInterruptedError) {
+        const of = error.recordsEstimated === undefined ? '' : ` of ~${count(error.recordsEstimated)}`;
+        io.stderr(
+          `interrupted: ${count(error.recordsDone)}${of} rows done in ${sourceUri}; run the same command to resume`,
+        );
+        return { failed, interrupted: signals?.exitStatus ?? 130 };
+      }
       failed++;
       io.stderr(errorLine(error, sourceUri));
       if (isFatalForJob(error)) {
@@ -183,18 +222,47 @@ export async function runPlanned(planned: readonly PlannedInput[], setup: JobSet
       }
     }
   }
-  return failed;
+  return { failed };
+}
+
+/** 41200 -> `41,200`. */
+function count(n: number): string {
+  return n.toLocaleString('en-US');
+}
+
+/** The exit status of a command that ran `runPlanned`. */
+export function exitStatusOf(outcome: PlannedOutcome): number {
+  return outcome.interrupted ?? (outcome.failed === 0 ? 0 : 1);
+}
+
+/** Says on stderr how many files of output folders a folder or prefix held, passed over. */
+export function announceSkipped(skippedOutputs: number, io: Io): void {
+  if (skippedOutputs > 0)
+    io.stderr(
+      `embed-batch: skipped ${skippedOutputs} file(s) in output folders (inputs never include outputs)`,
+    );
 }
 
 /** `embed-batch run`: embeds each input file. Returns the exit status. */
 export async function runCommand(argv: readonly string[], io: Io): Promise<number> {
-  const setup = setUpJob(argv, io);
-  if (setup.help) {
-    io.stdout(RUN_USAGE);
-    return 0;
+  const signals = new StopOnSignals();
+  try {
+    const setup = setUpJob(argv, io, {}, signals);
+    if (setup.help) {
+      io.stdout(RUN_USAGE);
+      return 0;
+    }
+    if (setup.inputs.length === 0) throw new ConfigError(`Expected at least one input file\n${RUN_USAGE}`);
+    announceOffline(setup, io);
+    const { planned, skippedOutputs } = await expandInputs(
+      setup.inputs,
+      setup.out ?? 'out',
+      setup.store,
+      io.cwd,
+    );
+    announceSkipped(skippedOutputs, io);
+    return exitStatusOf(await runPlanned(planned, setup, io));
+  } finally {
+    signals.dispose();
   }
-  if (setup.inputs.length === 0) throw new ConfigError(`Expected at least one input file\n${RUN_USAGE}`);
-  announceOffline(setup, io);
-  const planned = await expandInputs(setup.inputs, setup.out ?? 'out', setup.store, io.cwd);
-  return (await runPlanned(planned, setup, io)) === 0 ? 0 : 1;
 }

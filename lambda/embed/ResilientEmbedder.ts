@@ -4,10 +4,12 @@
  */
 import pRetry from 'p-retry';
 import {
+  EncodingRefusedError,
   EndpointError,
   type EndpointErrorDetails,
   InvalidResponseError,
   PayloadTooLargeError,
+  UnreachableEndpointError,
 } from '../errors.ts';
 import { emptyRequestStats, type RequestStats, type TokenStats } from '../types.ts';
 import { statusKey } from './errorFromResponse.ts';
@@ -22,8 +24,17 @@ export interface ResilientEmbedderOptions {
   readonly retries?: number;
   /** First backoff; doubles per retry, times a random factor in [1, 2). @default 500 */
   readonly minTimeoutMs?: number;
-  /** Longest backoff (a longer Retry-After is still honoured in full). @default 30_000 */
+  /** Longest backoff (a longer Retry-After is still honoured in full, up to `maxRetryWaitMs`). @default 30_000 */
   readonly maxTimeoutMs?: number;
+  /**
+   * Most time one request may spend waiting between its attempts, all waits
+   * together (`--max-retry-wait`). A Retry-After longer than this fails the
+   * request at once; a wait that would take the total past it gives up.
+   * @default 300_000
+   */
+  readonly maxRetryWaitMs?: number;
+  /** Attempts at an endpoint that refuses connections or whose host is not found. @default 3 */
+  readonly unreachableAttempts?: number;
   /** Expected dimension when known up front; otherwise learned from the first response. */
   readonly dimensions?: number;
   /** Token estimate charged to the limiter per input. @default estimateTokens (ceil(bytes / 3)) */
@@ -40,6 +51,10 @@ export interface RetryEvent {
   /** 1-based attempt number of the attempt that failed. */
   readonly attempt: number;
   readonly retriesLeft: number;
+  /** Most attempts this request gets (fewer for an unreachable endpoint). */
+  readonly maxAttempts: number;
+  /** How long until the next attempt, in ms. */
+  readonly delayMs: number;
   readonly inputs: number;
 }
 
@@ -49,6 +64,41 @@ export const DEFAULT_RETRIES = 8;
 export const DEFAULT_MIN_TIMEOUT_MS = 500;
 /** Default `maxTimeoutMs`. */
 export const DEFAULT_MAX_TIMEOUT_MS = 30_000;
+/** Default `maxRetryWaitMs`: a few minutes of waiting for one batch, then the job fails and says why. */
+export const DEFAULT_MAX_RETRY_WAIT_MS = 300_000;
+/** Default `unreachableAttempts`: about 3 s of trying, then a line naming the host. */
+export const DEFAULT_UNREACHABLE_ATTEMPTS = 3;
+
+/** What one request's retries have used so far, and what comes next. */
+interface RetryState {
+  /** Attempts made. */
+  attempts: number;
+  /** Waits planned so far, in ms. */
+  waitedMs: number;
+  /** The wait before the next attempt; undefined when there is none. */
+  nextDelayMs: number | undefined;
+  /** The error to fail with instead of the last one (it says why retrying stopped). */
+  final: unknown;
+}
+
+function seconds(ms: number): string {
+  return `${Math.round(ms / 100) / 10} s`;
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  if (ms <= 0) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
 
 function isRetryable(error: unknown): boolean {
   return error instanceof Error && (error as { retryable?: unknown }).retryable === true;
@@ -61,21 +111,22 @@ function checkCount(name: string, value: number | undefined, min: number): void 
   }
 }
 
-/** The same error class with a message that says the retries ran out, so the job's one line is clear. */
-function gaveUp(error: unknown, attempts: number): unknown {
-  if (!(error instanceof EndpointError) || attempts <= 1) return error;
-  const details: EndpointErrorDetails = {
-    status: error.status,
-    retryAfterMs: error.retryAfterMs,
-    serverMessage: error.serverMessage,
-  };
-  // Every EndpointError subclass shares the (message, details, options) constructor.
+/** The same error class with a message that says why retrying stopped, so the job's one line is clear. */
+function rewrapped(error: EndpointError, message: string): EndpointError {
+  // Every EndpointError subclass shares the (message, details, options) constructor; the
+  // error itself carries the details (status, retryAfterMs, serverMessage, host).
   const Class = error.constructor as new (
     message: string,
     details: EndpointErrorDetails,
     options?: ErrorOptions,
   ) => EndpointError;
-  return new Class(`gave up after ${attempts} attempts: ${error.message}`, details, { cause: error });
+  return new Class(message, error, { cause: error });
+}
+
+/** The same error class with a message that says the retries ran out. */
+function gaveUp(error: unknown, attempts: number): unknown {
+  if (!(error instanceof EndpointError) || attempts <= 1) return error;
+  return rewrapped(error, `gave up after ${attempts} attempts: ${error.message}`);
 }
 
 /**
@@ -83,7 +134,12 @@ function gaveUp(error: unknown, attempts: number): unknown {
  *
  * Each request goes through the limiter and is retried with p-retry
  * (exponential backoff with jitter) while its error is `retryable`; a server's
- * Retry-After pauses the whole limiter and is always waited out in full.
+ * Retry-After pauses the whole limiter and is waited out in full, unless it is
+ * longer than `maxRetryWaitMs`: then the request fails at once, saying so.
+ * All waits of one request together stay within `maxRetryWaitMs`. An
+ * unreachable endpoint (refused, host not found) gets `unreachableAttempts`
+ * attempts; a refused base64 encoding is retried at once (the transport
+ * switched to floats). Every retry is told to `onRetry` with its wait.
  * Authentication, unknown-model and bad-request errors fail at once. A batch
  * refused as too large is split in halves until the halves pass; an input
  * refused alone is returned in `rejected`. Counters follow usage.json: every
@@ -102,6 +158,8 @@ export class ResilientEmbedder implements BatchEmbedder {
   readonly #retries: number;
   readonly #minTimeoutMs: number;
   readonly #maxTimeoutMs: number;
+  readonly #maxRetryWaitMs: number;
+  readonly #unreachableAttempts: number;
   readonly #estimate: (text: string) => number;
   readonly #signal: AbortSignal | undefined;
   readonly #onRetry: ((event: RetryEvent) => void) | undefined;
@@ -113,12 +171,16 @@ export class ResilientEmbedder implements BatchEmbedder {
     checkCount('retries', options.retries, 0);
     checkCount('minTimeoutMs', options.minTimeoutMs, 0);
     checkCount('maxTimeoutMs', options.maxTimeoutMs, 0);
+    checkCount('maxRetryWaitMs', options.maxRetryWaitMs, 0);
+    checkCount('unreachableAttempts', options.unreachableAttempts, 1);
     checkCount('dimensions', options.dimensions, 1);
     this.transport = transport;
     this.limiter = limiter;
     this.#retries = options.retries ?? DEFAULT_RETRIES;
     this.#minTimeoutMs = options.minTimeoutMs ?? DEFAULT_MIN_TIMEOUT_MS;
     this.#maxTimeoutMs = Math.max(this.#minTimeoutMs, options.maxTimeoutMs ?? DEFAULT_MAX_TIMEOUT_MS);
+    this.#maxRetryWaitMs = options.maxRetryWaitMs ?? DEFAULT_MAX_RETRY_WAIT_MS;
+    this.#unreachableAttempts = options.unreachableAttempts ?? DEFAULT_UNREACHABLE_ATTEMPTS;
     this.#estimate = options.estimateTokens ?? defaultEstimateTokens;
     this.#signal = options.signal;
     this.#onRetry = options.onRetry;
@@ -208,20 +270,65 @@ export class ResilientEmbedder implements BatchEmbedder {
 
   #embedWithRetries(texts: readonly string[], signal: AbortSignal): Promise<Float32Array[]> {
     const estimated = texts.reduce((sum, text) => sum + this.#estimate(text), 0);
-    let attempts = 0;
-    return pRetry((attempt) => this.#attempt(texts, estimated, attempt, signal).finally(() => attempts++), {
+    const state: RetryState = { attempts: 0, waitedMs: 0, nextDelayMs: undefined, final: undefined };
+    return pRetry((attempt) => this.#attempt(texts, estimated, attempt, state, signal), {
       retries: this.#retries,
-      factor: 2,
-      minTimeout: this.#minTimeoutMs,
-      maxTimeout: this.#maxTimeoutMs,
-      // Jitter spreads the retries of workers that failed together.
-      randomize: true,
+      // p-retry counts and stops; the waits are planned in #planRetry (Retry-After, deadline,
+      // unreachable hosts) so they can be announced and bounded, and slept here.
+      minTimeout: 0,
+      maxTimeout: 0,
       signal,
-      shouldRetry: ({ error }) => isRetryable(error),
+      shouldRetry: async () => {
+        const delayMs = state.nextDelayMs;
+        if (delayMs === undefined) return false;
+        await sleep(delayMs, signal);
+        return true;
+      },
     }).catch((error: unknown) => {
       // Only an exhausted budget gets the "gave up" wording; a 401 on a retry is just a 401.
-      throw signal.aborted || !isRetryable(error) ? error : gaveUp(error, attempts);
+      if (signal.aborted || !isRetryable(error)) throw error;
+      throw state.final ?? gaveUp(error, state.attempts);
     });
+  }
+
+  /**
+   * Whether and when a failed attempt is tried again: the wait is the
+   * exponential backoff with jitter (a Retry-After if longer); undefined, with
+   * `state.final` set when it says more than the error, when it is not.
+   */
+  #planRetry(error: unknown, attempt: number, state: RetryState): number | undefined {
+    if (!isRetryable(error)) return undefined;
+    const maxAttempts = this.#maxAttemptsFor(error);
+    if (attempt >= maxAttempts) return undefined;
+    // The client asks for floats from now on: no reason to wait.
+    if (error instanceof EncodingRefusedError) return 0;
+    const retryAfterMs = error instanceof EndpointError ? error.retryAfterMs : undefined;
+    if (retryAfterMs !== undefined && retryAfterMs > this.#maxRetryWaitMs && error instanceof EndpointError) {
+      state.final = rewrapped(
+        error,
+        `the endpoint asked to wait ${seconds(retryAfterMs)} before trying again, longer than the ${seconds(this.#maxRetryWaitMs)} allowed (--max-retry-wait): ${error.message}`,
+      );
+      return undefined;
+    }
+    // Jitter spreads the retries of workers that failed together.
+    const backoff = Math.min(
+      this.#maxTimeoutMs,
+      this.#minTimeoutMs * 2 ** (attempt - 1) * (1 + Math.random()),
+    );
+    const delayMs = Math.round(Math.max(backoff, retryAfterMs ?? 0));
+    if (state.waitedMs + delayMs > this.#maxRetryWaitMs && error instanceof EndpointError) {
+      state.final = rewrapped(
+        error,
+        `gave up after ${attempt} attempts and ${seconds(state.waitedMs)} of waiting (--max-retry-wait ${seconds(this.#maxRetryWaitMs)}): ${error.message}`,
+      );
+      return undefined;
+    }
+    return delayMs;
+  }
+
+  #maxAttemptsFor(error: unknown): number {
+    const all = this.#retries + 1;
+    return error instanceof UnreachableEndpointError ? Math.min(all, this.#unreachableAttempts) : all;
   }
 
   /** One HTTP attempt: wait for the limiter, send, count, validate. */
@@ -229,8 +336,11 @@ export class ResilientEmbedder implements BatchEmbedder {
     texts: readonly string[],
     estimated: number,
     attempt: number,
+    state: RetryState,
     signal: AbortSignal,
   ): Promise<Float32Array[]> {
+    state.attempts = attempt;
+    state.nextDelayMs = undefined;
     // A Retry-After from the last attempt paused the limiter: this waits it out,
     // together with every other worker.
     const release = await this.limiter.acquire(estimated, signal);
@@ -258,18 +368,28 @@ export class ResilientEmbedder implements BatchEmbedder {
         else release('error');
       }
       if (error instanceof EndpointError && error.status === 429) stats.throttled++;
-      // Pausing the shared limiter makes every worker wait, not just this one.
-      const retryAfterMs = error instanceof EndpointError ? error.retryAfterMs : undefined;
-      if (retryAfterMs !== undefined) this.limiter.pauseFor(retryAfterMs);
-      // The decision p-retry makes next: retryable, budget left (every failure consumes one), not aborted.
-      const retriesLeft = this.#retries - (attempt - 1);
+      const delayMs = signal.aborted ? undefined : this.#planRetry(error, attempt, state);
       // A batch refused as too large is tried again too, in halves (#embedSplitting).
       const willSplit = error instanceof PayloadTooLargeError && texts.length > 1;
       if (signal.aborted) {
         stats.failed++;
-      } else if (isRetryable(error) && retriesLeft > 0) {
+      } else if (delayMs !== undefined) {
+        // Pausing the shared limiter makes every worker wait, not just this one. Only for a wait we
+        // accept: a Retry-After past the deadline fails this job, and must not hold up the next one.
+        const retryAfterMs = error instanceof EndpointError ? error.retryAfterMs : undefined;
+        if (retryAfterMs !== undefined) this.limiter.pauseFor(retryAfterMs);
+        state.nextDelayMs = delayMs;
+        state.waitedMs += delayMs;
         stats.retried++;
-        this.#onRetry?.({ error: error as Error, attempt, retriesLeft, inputs: texts.length });
+        const maxAttempts = this.#maxAttemptsFor(error);
+        this.#onRetry?.({
+          error: error as Error,
+          attempt,
+          retriesLeft: maxAttempts - attempt,
+          maxAttempts,
+          delayMs,
+          inputs: texts.length,
+        });
       } else if (willSplit) {
         stats.retried++;
       } else {

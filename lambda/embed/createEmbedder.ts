@@ -9,6 +9,7 @@ import { OfflineTransport } from './OfflineTransport.ts';
 import type { PermitSource } from './PermitSource.ts';
 import { RateLimiter } from './RateLimiter.ts';
 import { ResilientEmbedder, type RetryEvent } from './ResilientEmbedder.ts';
+import { withoutUrlCredentials } from './redactSecret.ts';
 import type { EmbeddingsTransport } from './types.ts';
 
 /** Options of {@link createEmbedder}; the CLI flag of each is named in validation messages. */
@@ -41,6 +42,11 @@ export interface CreateEmbedderOptions {
   readonly minTimeoutMs?: number;
   /** Longest backoff in ms. @default 30_000 */
   readonly maxTimeoutMs?: number;
+  /**
+   * `--max-retry-wait`, in seconds: most waiting between the attempts of one
+   * request; a Retry-After longer than it fails the job at once. @default 300
+   */
+  readonly maxRetryWait?: number;
   /** Stops every request and wait (the job is aborting). */
   readonly signal?: AbortSignal;
   /** Told about each attempt that will be retried. */
@@ -96,10 +102,14 @@ function checkBaseUrl(baseUrl: string | undefined): void {
   try {
     url = new URL(baseUrl);
   } catch {
-    throw new ConfigError(`Expected \`--base-url\` to be an http(s) URL, got "${baseUrl}"`);
+    throw new ConfigError(
+      `Expected \`--base-url\` to be an http(s) URL, got "${withoutUrlCredentials(baseUrl)}"`,
+    );
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new ConfigError(`Expected \`--base-url\` to be an http(s) URL, got "${baseUrl}"`);
+    throw new ConfigError(
+      `Expected \`--base-url\` to be an http(s) URL, got "${withoutUrlCredentials(baseUrl)}"`,
+    );
   }
   // A key in the URL would end up in usage.json's `endpoint`.
   if (url.username !== '' || url.password !== '') {
@@ -129,6 +139,7 @@ export function createEmbedder(options: CreateEmbedderOptions): CreatedEmbedder 
   checkNumber('--tpm', options.tpm, false);
   checkNumber('--concurrency', options.concurrency, true);
   checkNumber('--timeout-ms', options.timeoutMs, true);
+  checkNumber('--max-retry-wait', options.maxRetryWait, false);
   if (options.concurrency === undefined) {
     throw new ConfigError('Expected `--concurrency` to be a positive integer, got undefined');
   }
@@ -179,6 +190,9 @@ export function createEmbedder(options: CreateEmbedderOptions): CreatedEmbedder 
     retries: options.retries,
     minTimeoutMs: options.minTimeoutMs,
     maxTimeoutMs: options.maxTimeoutMs,
+    ...(options.maxRetryWait === undefined
+      ? {}
+      : { maxRetryWaitMs: Math.round(options.maxRetryWait * 1000) }),
     dimensions: offline ? (transport as OfflineTransport).dimensions : options.dimensions,
     signal: options.signal,
     onRetry: options.onRetry,

@@ -5,6 +5,7 @@
  */
 import { endianness } from 'node:os';
 import { InvalidResponseError } from '../errors.ts';
+import { redactSecrets } from './redactSecret.ts';
 
 /** What the caller knows about the request the body answers. */
 export interface DecodeExpectations {
@@ -12,6 +13,8 @@ export interface DecodeExpectations {
   readonly count: number;
   /** Dimension every vector must have, when known (requested or learned); undefined accepts any. */
   readonly dimensions?: number;
+  /** Strings never to quote from the body (the API key, should a server echo it). */
+  readonly secrets?: readonly string[];
 }
 
 /** A decoded, validated embeddings answer. */
@@ -25,6 +28,16 @@ export interface DecodedEmbeddings {
 }
 
 const LITTLE_ENDIAN_HOST = endianness() === 'LE';
+
+/** Longest piece of a server's value quoted in a message. */
+const MAX_QUOTED = 200;
+
+/** A value from the body as a message may quote it: redacted first, then cut. */
+function quoted(value: unknown, secrets: readonly string[] | undefined): string {
+  // Cut generously before redacting (a body may be megabytes), then to length after.
+  const text = redactSecrets((JSON.stringify(value) ?? String(value)).slice(0, 16 * MAX_QUOTED), secrets);
+  return text.length > MAX_QUOTED ? `${text.slice(0, MAX_QUOTED - 1)}…` : text;
+}
 
 function invalid(message: string): InvalidResponseError {
   return new InvalidResponseError(`the endpoint sent an invalid embeddings response: ${message}`);
@@ -114,8 +127,7 @@ export function decodeEmbeddings(body: unknown, expected: DecodeExpectations): D
   const record = body as Record<string, unknown>;
   const data = record.data;
   if (!Array.isArray(data)) {
-    const error =
-      record.error === undefined ? '' : ` (it says: ${JSON.stringify(record.error).slice(0, 200)})`;
+    const error = record.error === undefined ? '' : ` (it says: ${quoted(record.error, expected.secrets)})`;
     throw invalid(`it has no \`data\` array${error}`);
   }
   if (data.length !== expected.count) {
@@ -131,7 +143,9 @@ export function decodeEmbeddings(body: unknown, expected: DecodeExpectations): D
 
     const index = rawIndex ?? position;
     if (typeof index !== 'number' || !Number.isInteger(index) || index < 0 || index >= expected.count) {
-      throw invalid(`data[${position}].index is ${JSON.stringify(index)}, outside 0..${expected.count - 1}`);
+      throw invalid(
+        `data[${position}].index is ${quoted(index, expected.secrets)}, outside 0..${expected.count - 1}`,
+      );
     }
     if (vectors[index] !== undefined) throw invalid(`index ${index} appears more than once`);
 

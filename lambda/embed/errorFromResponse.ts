@@ -6,13 +6,16 @@
 import {
   AuthenticationError,
   BadRequestError,
+  EncodingRefusedError,
   EndpointError,
   ModelNotFoundError,
   PayloadTooLargeError,
   RateLimitError,
   TransientEndpointError,
+  UnreachableEndpointError,
 } from '../errors.ts';
 import { type HeaderSource, parseRetryAfter } from './parseRetryAfter.ts';
+import { redactSecrets } from './redactSecret.ts';
 
 /** A non-2xx answer, as the HTTP client saw it. */
 export interface FailedResponse {
@@ -26,6 +29,8 @@ export interface FailedResponse {
   readonly secrets?: readonly string[];
   /** Epoch ms that an HTTP-date `Retry-After` is measured from. @default Date.now() */
   readonly now?: number;
+  /** The `encoding_format` the request asked for; a refusal of `base64` is an {@link EncodingRefusedError}. */
+  readonly encoding?: 'base64' | 'float';
 }
 
 /** Longest server message kept on an error: enough to explain, short enough for one stderr line. */
@@ -38,15 +43,19 @@ const SIZE_WORDS = /size|length|too long|too large|too many|maximum|limit|exceed
 const UNKNOWN_MODEL =
   /\bmodel\b[^.]*\b(not found|does not exist|doesn't exist|not exist|unknown|is not served|not available)\b|\b(unknown|invalid|unsupported) model\b/i;
 
-/** Removes secrets and bearer tokens from text that came from a server. */
+// A 400/422 about the wire encoding we asked for (vLLM: "encoding_format ... Input should be 'float'").
+const ENCODING_WORDS = /encoding[_ ]?format|base64/i;
+
+/**
+ * Removes secrets (in every echo form, see `redactSecrets`) and bearer tokens
+ * from text that came from a server. Always before the text is cut.
+ */
 export function redact(text: string, secrets: readonly string[] = []): string {
-  let out = text;
-  for (const secret of secrets) {
-    // Very short "secrets" would shred ordinary words; real keys are long.
-    if (secret.length >= 4) out = out.split(secret).join('[redacted]');
-  }
-  return out.replace(/\bBearer\s+[^\s"',]+/gi, 'Bearer [redacted]');
+  return redactSecrets(text, secrets);
 }
+
+/** Longest stretch of a body searched for a message: an error body is read up to 64 KiB anyway. */
+const MAX_SEARCHED = 65_536;
 
 function shorten(text: string): string {
   const oneLine = text.replace(/\s+/g, ' ').trim();
@@ -76,7 +85,7 @@ function messageFromJson(value: unknown): string | undefined {
  * undefined when the body says nothing useful.
  */
 export function serverMessageOf(body: string, secrets: readonly string[] = []): string | undefined {
-  const text = body.trim();
+  const text = body.slice(0, MAX_SEARCHED).trim();
   if (text === '') return undefined;
   let message: string | undefined;
   try {
@@ -114,6 +123,19 @@ export function errorFromResponse(response: FailedResponse): EndpointError {
     // fix is always the same, and some servers quote the header they refused.
     return new AuthenticationError(
       `the endpoint refused the API key (HTTP ${status}); check EMBEDDINGS_API_KEY / IONOS_API_TOKEN`,
+      details,
+    );
+  }
+  if (
+    (status === 400 || status === 422) &&
+    response.encoding === 'base64' &&
+    ENCODING_WORDS.test(serverMessage ?? '')
+  ) {
+    return new EncodingRefusedError(
+      withServerMessage(
+        `the endpoint refused encoding_format "base64" (HTTP ${status}); asking for floats from now on`,
+        serverMessage,
+      ),
       details,
     );
   }
@@ -209,28 +231,71 @@ export interface NetworkFailureOptions {
   readonly timeoutMs?: number;
   /** Strings that must never appear in a message. */
   readonly secrets?: readonly string[];
+  /** The host (and port) the request went to, named when it cannot be reached. */
+  readonly host?: string;
+}
+
+/** Codes of "nobody is there": retried briefly, then the job fails naming the host. */
+const UNREACHABLE: Readonly<Record<string, string>> = {
+  ECONNREFUSED: 'connection refused',
+  ENOTFOUND: 'host not found',
+  EAI_AGAIN: 'host name lookup failed',
+  EAI_NONAME: 'host not found',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+};
+
+/**
+ * A copy of a failure's cause chain with only name, code and redacted message:
+ * node's errors carry server bytes (an HTTP parser error's `rawPacket`) that
+ * must not reach a log through `cause`.
+ */
+function sanitized(error: unknown, secrets: readonly string[] | undefined): Error | undefined {
+  const links = [...causeChain(error)];
+  let cause: Error | undefined;
+  for (const link of links.reverse()) {
+    const copy = new Error(redact(link.message ?? '', secrets), cause === undefined ? undefined : { cause });
+    copy.name = link.name ?? 'Error';
+    if (link.code !== undefined) Object.assign(copy, { code: link.code });
+    cause = copy;
+  }
+  return cause;
 }
 
 /**
  * Maps a rejected `fetch` (or body read) to a retryable {@link TransientEndpointError}:
- * timeouts and aborts count under `timeout`, resets, refusals and closed sockets
- * (ECONNRESET, socket hang up, UND_ERR_SOCKET, ECONNREFUSED) under `network`.
+ * timeouts and aborts count under `timeout`, resets and closed sockets
+ * (ECONNRESET, socket hang up, UND_ERR_SOCKET) under `network`; a refused
+ * connection or an unknown host (ECONNREFUSED, ENOTFOUND, ...) is an
+ * {@link UnreachableEndpointError} naming `host`, also under `network`.
+ * The cause kept is a redacted copy of the failure's chain (name, code, message).
  * An error that already is an `EndpointError` is returned as it is.
  */
 export function errorFromNetworkFailure(error: unknown, options: NetworkFailureOptions = {}): EndpointError {
   if (error instanceof EndpointError) return error;
+  const cause = { cause: sanitized(error, options.secrets) };
   if (isTimeout(error)) {
     const within = options.timeoutMs === undefined ? '' : ` within ${options.timeoutMs} ms`;
-    return new TransientEndpointError(`the endpoint did not answer${within} (timeout)`, {}, { cause: error });
+    return new TransientEndpointError(`the endpoint did not answer${within} (timeout)`, {}, cause);
   }
   // The innermost cause names the real failure ("fetch failed" on top says nothing).
   let detail = '';
+  let unreachable: string | undefined;
   for (const link of causeChain(error)) {
     const parts = [link.code, link.message].filter((part) => part !== undefined && part !== '');
     if (parts.length > 0) detail = parts.join(' ');
+    if (link.code !== undefined && Object.hasOwn(UNREACHABLE, link.code)) unreachable = link.code;
+  }
+  if (unreachable !== undefined) {
+    const at = options.host === undefined ? '' : ` at ${options.host}`;
+    return new UnreachableEndpointError(
+      `could not reach the endpoint${at}: ${UNREACHABLE[unreachable]} (${unreachable})`,
+      options.host === undefined ? {} : { host: options.host },
+      cause,
+    );
   }
   const message = detail === '' ? 'network failure' : shorten(redact(detail, options.secrets));
-  return new TransientEndpointError(`could not reach the endpoint: ${message}`, {}, { cause: error });
+  return new TransientEndpointError(`could not reach the endpoint: ${message}`, {}, cause);
 }
 
 /**

@@ -7,8 +7,13 @@ export interface HeaderSource {
   get(name: string): string | null;
 }
 
-/** The longest wait we honour: a server asking for more is treated as asking for 10 minutes. */
-export const MAX_RETRY_AFTER_MS = 10 * 60 * 1000;
+/**
+ * The longest wait read from a header: a server asking for more is treated as
+ * asking for a year. Whether a wait is accepted at all is the retry deadline's
+ * call (`--max-retry-wait`), which fails the job on a longer one and says so,
+ * rather than clamping it into many silent minutes.
+ */
+export const MAX_RETRY_AFTER_MS = 365 * 24 * 60 * 60 * 1000;
 
 const DURATION_PART = /(\d+(?:\.\d+)?)(ms|h|m|s)/gy;
 const PLAIN_NUMBER = /^\d+(?:\.\d+)?$/;
@@ -41,7 +46,7 @@ function clamp(ms: number): number {
 }
 
 /**
- * The wait a server asked for, in ms, clamped to [0, 10 min]; undefined when it asked for none.
+ * The wait a server asked for, in ms, clamped to [0, 1 year]; undefined when it asked for none.
  *
  * Reads, in order: `retry-after-ms` (ms, some OpenAI-compatible servers),
  * `Retry-After` as seconds (decimals allowed) or an HTTP date (relative to

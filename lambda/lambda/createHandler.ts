@@ -14,7 +14,9 @@ import { jobOptionsFor } from './jobOptionsFor.ts';
 import { describeConfig, type LambdaConfig } from './loadConfig.ts';
 import { publishOutcomeMetric, publishUsageMetrics } from './publishUsageMetrics.ts';
 import type { SecretReader } from './readSecret.ts';
+import type { ContinuationSender } from './sendContinuation.ts';
 import type { LargeFileRunStarter } from './startLargeFileRun.ts';
+import { TimeLimitError } from './TimeLimitError.ts';
 
 /** Everything the handler talks to; `handler.ts` passes the real ones, tests their own. */
 export interface HandlerDeps {
@@ -35,6 +37,12 @@ export interface HandlerDeps {
    * @default none: every object is embedded inline, whatever its size
    */
   readonly startLargeFileRun?: LargeFileRunStarter;
+  /**
+   * Queues a job that ran short of time to go on from its checkpoint
+   * (`QUEUE_URL`). @default none: such a job fails with a TimeLimitError and
+   * its retry resumes from the checkpoint
+   */
+  readonly continueLater?: ContinuationSender;
   /** The shared rate budget every embedder draws on (`RATE_TABLE`). @default none: each job's own limiter */
   readonly rateBudget?: (rate: SharedRate) => PermitSource;
 }
@@ -91,6 +99,15 @@ export function createHandler(deps: HandlerDeps): EmbedHandler {
           outputDir: outcome.outputDir,
           executionArn: outcome.executionArn,
         });
+      } else if (outcome.status === 'continued') {
+        if (deps.continueLater === undefined) throw new TimeLimitError(object.key, outcome.recordsDone);
+        await deps.continueLater(object);
+        logger.info('continued: progress checkpointed, the job goes on in a new invocation', {
+          ...fields,
+          outputDir: outcome.outputDir,
+          recordsDone: outcome.recordsDone,
+        });
+        publishOutcomeMetric(metrics, 'JobsContinued');
       } else if (outcome.status === 'skipped') {
         logger.info(outcome.reason, { ...fields, outputDir: outcome.outputDir });
         publishOutcomeMetric(metrics, 'JobsSkipped');

@@ -1,7 +1,8 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { createEmbedder, type SharedRate } from '../embed/createEmbedder.ts';
 import type { PermitSource } from '../embed/PermitSource.ts';
-import { AuthenticationError } from '../errors.ts';
+import { RetryAnnouncer } from '../embed/RetryAnnouncer.ts';
+import { AuthenticationError, JobInterruptedError } from '../errors.ts';
 import { runJob } from '../pipeline.ts';
 import type { JobOptions, JobProgress } from '../pipelineTypes.ts';
 import { detectFormat } from '../read/detectFormat.ts';
@@ -15,7 +16,6 @@ import type { S3ObjectRef } from './decodeS3Event.ts';
 import type { LambdaConfig } from './loadConfig.ts';
 import { outputDirFor } from './outputDirFor.ts';
 import type { LargeFileRunStarter } from './startLargeFileRun.ts';
-import { TimeLimitError } from './TimeLimitError.ts';
 
 /** What `embedObject` needs; built once per container by `createHandler`. */
 export interface EmbedObjectDeps {
@@ -51,6 +51,8 @@ export type ObjectOutcome =
       /** A run of this object version had been started before (a duplicate delivery). */
       readonly alreadyStarted: boolean;
     }
+  /** Stopped short of the time limit with its progress checkpointed: to go on in another invocation. */
+  | { readonly status: 'continued'; readonly outputDir: string; readonly recordsDone: number }
   | {
       readonly status: 'done';
       readonly outputDir: string;
@@ -85,8 +87,8 @@ export async function embedObject(
   const target = outputDirFor(ref.bucket, ref.key, config);
   if (target.skip !== undefined) return { status: 'ignored', reason: target.skip };
   const { outputDir } = target;
-  // Do not start (and so not delete a manifest) with no time left.
-  if (budget.expired) throw new TimeLimitError(ref.key, 0);
+  // No time left to start: the next invocation does it.
+  if (budget.expired) return { status: 'continued', outputDir, recordsDone: 0 };
 
   const sourceUri = `s3://${ref.bucket}/${ref.key}`;
   const current = await store.head(sourceUri);
@@ -147,14 +149,16 @@ export async function embedObject(
     tpm: config.tpm,
     concurrency: deps.jobOptions.concurrency,
     signal: budget.signal,
+    maxRetryWait: config.maxRetryWait,
+    // A job waiting on a failing endpoint says so (about once per 5 s), rather than going quiet.
+    onRetry: new RetryAnnouncer(({ line, ...notice }) => logger.warn('retrying', { key: ref.key, ...notice }))
+      .onRetry,
     rateBudget: deps.rateBudget,
   });
 
-  let last: JobProgress | undefined;
   let lastLoggedMs = Date.now();
   const intervalMs = deps.progressIntervalMs ?? 30_000;
   const onProgress = (progress: JobProgress): void => {
-    last = progress;
     if (Date.now() - lastLoggedMs < intervalMs) return;
     lastLoggedMs = Date.now();
     logger.info('progress', { key: ref.key, ...progress, remainingMs: budget.remainingMs() });
@@ -168,11 +172,14 @@ export async function embedObject(
       endpoint: transport.endpoint,
       now: deps.now,
       onProgress,
+      stop: budget.stop,
       signal: budget.signal,
+      holder: `a Lambda invocation for ${ref.key}`,
     });
     return { status: 'done', outputDir, usage: result.usage, manifestUri: result.manifestUri };
   } catch (error) {
-    if (budget.expired) throw new TimeLimitError(ref.key, last?.rowsEmbedded ?? 0, { cause: error });
+    if (error instanceof JobInterruptedError)
+      return { status: 'continued', outputDir, recordsDone: error.recordsDone };
     // The secret may have been rotated: read it again next time instead of failing until the container dies.
     if (error instanceof AuthenticationError) deps.apiKey.invalidate();
     throw error;

@@ -15,5 +15,6 @@ export function jobOptionsFor(config: LambdaConfig): JobOptions {
     textColumn: config.textColumn,
     idColumn: config.idColumn,
     keepColumns: config.keepColumns,
+    checkpointIntervalMs: config.checkpointIntervalMs,
   });
 }

@@ -1,5 +1,6 @@
 import { OFFLINE_MODEL } from '../embed/featureHash.ts';
 import { IONOS_BASE_URL } from '../embed/modelFacts.ts';
+import { withoutUrlCredentials } from '../embed/redactSecret.ts';
 import { ConfigError } from '../errors.ts';
 import type { OutputFormat } from '../types.ts';
 
@@ -48,6 +49,11 @@ export interface LambdaConfig {
   readonly batchSize?: number;
   /** `EMBED_FORMAT`. @default 'parquet' */
   readonly format: OutputFormat;
+  /**
+   * `EMBED_MAX_RETRY_WAIT`: seconds one batch may spend waiting between its
+   * attempts; a longer Retry-After fails the job at once. @default 300
+   */
+  readonly maxRetryWait?: number;
   /** `EMBED_DIMENSIONS`: requested output dimensions. @default the model's */
   readonly dimensions?: number;
   /** `EMBED_PART_ROWS`: rows per part file. @default the pipeline's (about 32 MiB of vectors) */
@@ -63,6 +69,14 @@ export interface LambdaConfig {
    * limit, leaving room to log, flush metrics and answer SQS. @default 30000
    */
   readonly timeMarginMs: number;
+  /**
+   * `QUEUE_URL`: the job's own queue. A job short of time checkpoints and
+   * sends its continuation here. Unset: it fails with a TimeLimitError and the
+   * retry resumes from the checkpoint.
+   */
+  readonly queueUrl?: string;
+  /** `EMBED_CHECKPOINT_INTERVAL_MS`: least time between two checkpoints of a job. @default 10000 */
+  readonly checkpointIntervalMs?: number;
   /**
    * `STATE_MACHINE_ARN`: the large-file state machine (a Step Functions
    * Distributed Map over byte-range shards). Unset: every file is embedded inline.
@@ -172,11 +186,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): LambdaConfig {
     batchSize: positiveInteger(env, 'EMBED_BATCH_SIZE'),
     format,
     dimensions: positiveInteger(env, 'EMBED_DIMENSIONS'),
+    maxRetryWait: positiveNumber(env, 'EMBED_MAX_RETRY_WAIT'),
     rowsPerPart: positiveInteger(env, 'EMBED_PART_ROWS'),
     textColumn,
     idColumn,
     keepColumns,
     timeMarginMs: nonNegativeInteger(env, 'EMBED_TIME_MARGIN_MS') ?? 30_000,
+    queueUrl: clean(env.QUEUE_URL),
+    checkpointIntervalMs: positiveInteger(env, 'EMBED_CHECKPOINT_INTERVAL_MS'),
     stateMachineArn: stateMachineArn(env),
     largeFileBytes: positiveInteger(env, 'LARGE_FILE_BYTES') ?? DEFAULT_LARGE_FILE_BYTES,
     shardBytes: positiveInteger(env, 'SHARD_BYTES') ?? DEFAULT_SHARD_BYTES,
@@ -246,14 +263,20 @@ function prefix(raw: string | undefined, fallback: string): string {
 }
 
 function httpUrl(value: string, name: string): void {
-  let protocol: string;
+  let url: URL | undefined;
   try {
-    protocol = new URL(value).protocol;
+    url = new URL(value);
   } catch {
-    protocol = '';
+    url = undefined;
   }
-  if (protocol !== 'http:' && protocol !== 'https:') {
-    throw new ConfigError(`Expected \`${name}\` to be an http(s) URL, got ${value}`);
+  if (url?.protocol !== 'http:' && url?.protocol !== 'https:') {
+    throw new ConfigError(`Expected \`${name}\` to be an http(s) URL, got ${withoutUrlCredentials(value)}`);
+  }
+  // The URL is logged with the configuration: a password in it would be too.
+  if (url.username !== '' || url.password !== '') {
+    throw new ConfigError(
+      `Expected \`${name}\` without credentials (got ${withoutUrlCredentials(value)}); put the token in the secret`,
+    );
   }
 }
 

@@ -21,7 +21,10 @@ export function publishUsageMetrics(metrics: Metrics, usage: UsageReport, source
 }
 
 /** Counts a job that ended without output (failure) or without work (already complete). */
-export function publishOutcomeMetric(metrics: Metrics, outcome: 'JobsFailed' | 'JobsSkipped'): void {
+export function publishOutcomeMetric(
+  metrics: Metrics,
+  outcome: 'JobsFailed' | 'JobsSkipped' | 'JobsContinued',
+): void {
   metrics.addMetric(outcome, MetricUnit.Count, 1);
   metrics.publishStoredMetrics();
 }

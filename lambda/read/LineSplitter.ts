@@ -19,13 +19,18 @@ export class LineSplitter {
   #pieces: Buffer[] = [];
   #pendingBytes = 0;
   #lastByte = -1;
+  /** Bytes pushed before the current chunk. */
+  #base = 0;
 
   constructor(maxLineBytes: number) {
     this.#maxLineBytes = maxLineBytes;
   }
 
-  /** The lines this chunk completes, in order. */
-  push(chunk: Uint8Array): SplitLine[] {
+  /**
+   * The lines this chunk completes, in order. With `ends`, the offset in the
+   * stream just past each line's `\n` is appended to it, line by line.
+   */
+  push(chunk: Uint8Array, ends?: number[]): SplitLine[] {
     const buffer = Buffer.isBuffer(chunk)
       ? chunk
       : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
@@ -34,16 +39,19 @@ export class LineSplitter {
     let end = buffer.indexOf(LF, start);
     while (end !== -1) {
       lines.push(this.#finish(buffer.subarray(start, end)));
+      ends?.push(this.#base + end + 1);
       start = end + 1;
       end = buffer.indexOf(LF, start);
     }
     if (start < buffer.length) this.#add(buffer.subarray(start));
+    this.#base += buffer.length;
     return lines;
   }
 
-  /** The last line, when the stream does not end with `\n`. */
-  end(): SplitLine[] {
+  /** The last line, when the stream does not end with `\n`; its end offset (the stream's length) goes to `ends`. */
+  end(ends?: number[]): SplitLine[] {
     if (this.#pendingBytes === 0) return [];
+    ends?.push(this.#base);
     return [this.#finish(Buffer.alloc(0))];
   }
 

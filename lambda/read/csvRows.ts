@@ -41,15 +41,21 @@ function tooLong(maxRowBytes: number): UnreadableCsvError {
  * to csv-parse alone. Memory is bounded by the longest row: a row is rescanned only once
  * the bytes pending for it have doubled, and one over `maxRowBytes` fails.
  *
+ * With `ends`, each yielded batch comes with the stream offset just past each
+ * of its rows' line breaks, in `ends` (refilled for every batch).
+ *
  * @throws {UnreadableCsvError} after yielding every row before the one at fault:
  *   a row over `maxRowBytes`, or a quote still open at the end.
  */
 export async function* csvRows(
   chunks: AsyncIterable<Uint8Array>,
   maxRowBytes: number,
+  ends?: number[],
 ): AsyncGenerator<Buffer[][]> {
   let pending: Buffer[] = [];
   let pendingBytes = 0;
+  // Offset in the stream of `pending`'s first byte.
+  let base = 0;
   // Scan again once this many bytes are pending; a long row waits until it has doubled.
   let scanAt = 0;
 
@@ -58,21 +64,26 @@ export async function* csvRows(
     const scanned: ScannedCsvRow[] = [];
     const scan = scanCsvRows(bytes, final, scanned);
     const batch: Buffer[][] = [];
+    if (ends !== undefined) ends.length = 0;
     for (const row of scanned) {
       if (row.end - row.start > maxRowBytes) {
         if (batch.length > 0) yield batch;
         throw tooLong(maxRowBytes);
       }
-      if (row.fields !== undefined) batch.push(row.fields);
-      else
-        batch.push(
-          ...(parse(bytes.subarray(row.start, row.end), CSV_PARSE_OPTIONS) as unknown as Buffer[][]),
-        );
+      if (row.fields !== undefined) {
+        batch.push(row.fields);
+        ends?.push(base + row.end);
+      } else {
+        const parsed = parse(bytes.subarray(row.start, row.end), CSV_PARSE_OPTIONS) as unknown as Buffer[][];
+        batch.push(...parsed);
+        for (let i = 0; i < parsed.length; i++) ends?.push(base + row.end);
+      }
     }
     if (batch.length > 0) yield batch;
     if (scan.unclosedQuote) {
       throw new UnreadableCsvError('Quote Not Closed: a quoted field is still open at the end of the file');
     }
+    base += scan.consumed;
     const rest = bytes.subarray(scan.consumed);
     pending = rest.length > 0 ? [rest] : [];
     pendingBytes = rest.length;

@@ -72,20 +72,27 @@ export async function* readCsvRecords(
   const { source, recordOffset, lineOffset, maxRecordBytes } = options;
   let columns: CsvColumns | undefined =
     options.csvHeader === undefined ? undefined : resolveCsvColumns(options.csvHeader, options);
+  if (options.position !== undefined) options.position.header = options.csvHeader;
 
+  const { position } = options;
+  const ends: number[] | undefined = position === undefined ? undefined : [];
   let nextLine = 1;
   let record = recordOffset;
   try {
-    for await (const rows of csvRows(bytes, rowSizeCap(maxRecordBytes))) {
-      for (const fields of rows) {
+    for await (const rows of csvRows(bytes, rowSizeCap(maxRecordBytes), ends)) {
+      for (let n = 0; n < rows.length; n++) {
+        const fields = rows[n]!;
         const line = nextLine;
         nextLine += 1 + countLineBreaks(fields);
         if (isBlankRow(fields)) continue;
         if (columns === undefined) {
-          columns = resolveCsvColumns(decodeHeader(fields, source), options);
+          const header = decodeHeader(fields, source);
+          columns = resolveCsvColumns(header, options);
+          if (position !== undefined) position.header = header;
           continue;
         }
         record++;
+        position?.advance(ends?.[n] ?? 0, nextLine - 1 + lineOffset);
         yield parseCsvRecord(fields, { record, line: line + lineOffset }, columns, maxRecordBytes);
       }
     }

@@ -23,8 +23,10 @@ export async function* readJsonlRecords(
 ): AsyncGenerator<ReadResult> {
   const { maxRecordBytes, lineOffset } = options;
   const splitter = new LineSplitter(maxRecordBytes);
+  const { position } = options;
   let line = lineOffset;
   let record = options.recordOffset;
+  const ends: number[] = [];
 
   const toResult = (split: SplitLine): ReadResult | undefined => {
     line++;
@@ -40,14 +42,18 @@ export async function* readJsonlRecords(
     return parseJsonlRecord(split, { record, line }, options);
   };
 
-  for await (const chunk of bytes) {
-    for (const split of splitter.push(chunk)) {
+  const each = function* (splits: SplitLine[]): Generator<ReadResult> {
+    for (const [n, split] of splits.entries()) {
       const result = toResult(split);
-      if (result !== undefined) yield result;
+      if (result === undefined) continue;
+      position?.advance(ends[n] ?? 0, line);
+      yield result;
     }
+  };
+  for await (const chunk of bytes) {
+    ends.length = 0;
+    yield* each(splitter.push(chunk, ends));
   }
-  for (const split of splitter.end()) {
-    const result = toResult(split);
-    if (result !== undefined) yield result;
-  }
+  ends.length = 0;
+  yield* each(splitter.end(ends));
 }

@@ -25,6 +25,6 @@ export function readRecords(
   options: ReaderOptions,
 ): AsyncGenerator<ReadResult> {
   const resolved = resolveReaderOptions(options);
-  const bytes = stripBom(resolved.gzip ? gunzipChunks(body, resolved.source) : body);
+  const bytes = stripBom(resolved.gzip ? gunzipChunks(body, resolved.source) : body, resolved.position);
   return resolved.format === 'csv' ? readCsvRecords(bytes, resolved) : readJsonlRecords(bytes, resolved);
 }

@@ -1,5 +1,6 @@
 import { ConfigError } from '../errors.ts';
 import type { InputFormat } from '../types.ts';
+import type { ReadPosition } from './ReadPosition.ts';
 
 /** Records over this many UTF-8 bytes are rejected unless `maxRecordBytes` says otherwise: 1 MiB. */
 export const DEFAULT_MAX_RECORD_BYTES = 1_048_576;
@@ -29,6 +30,8 @@ export interface ReaderOptions {
   readonly recordOffset?: number;
   /** Added to every line number (lines before this shard). @default 0 */
   readonly lineOffset?: number;
+  /** Told where each record ends, for checkpoints (see `ReadPosition`). @default none */
+  readonly position?: ReadPosition;
 }
 
 /** `ReaderOptions` with defaults applied and every value checked. */
@@ -43,6 +46,7 @@ export interface ResolvedReaderOptions {
   readonly csvHeader: readonly string[] | undefined;
   readonly recordOffset: number;
   readonly lineOffset: number;
+  readonly position: ReadPosition | undefined;
 }
 
 function show(value: unknown): string {
@@ -114,5 +118,6 @@ export function resolveReaderOptions(options: ReaderOptions): ResolvedReaderOpti
     csvHeader,
     recordOffset: integer('recordOffset', options.recordOffset ?? 0, 0),
     lineOffset: integer('lineOffset', options.lineOffset ?? 0, 0),
+    position: options.position,
   };
 }

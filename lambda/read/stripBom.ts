@@ -1,3 +1,5 @@
+import type { ReadPosition } from './ReadPosition.ts';
+
 const BOM = [0xef, 0xbb, 0xbf] as const;
 
 function isBomPrefix(bytes: Uint8Array): boolean {
@@ -13,7 +15,10 @@ function isBomPrefix(bytes: Uint8Array): boolean {
  * `bom` option switches it from Buffers to decoded strings, which would hide
  * invalid UTF-8 from the readers.
  */
-export async function* stripBom(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+export async function* stripBom(
+  chunks: AsyncIterable<Uint8Array>,
+  position?: ReadPosition,
+): AsyncGenerator<Uint8Array> {
   // Bytes held back while they could still be the start of a BOM; undefined once decided.
   let head: Uint8Array | undefined = new Uint8Array(0);
   for await (const chunk of chunks) {
@@ -27,7 +32,9 @@ export async function* stripBom(chunks: AsyncIterable<Uint8Array>): AsyncGenerat
       continue;
     }
     head = undefined;
-    const rest = isBomPrefix(joined) ? joined.subarray(BOM.length) : joined;
+    const bom = isBomPrefix(joined);
+    if (bom) position?.skip(BOM.length);
+    const rest = bom ? joined.subarray(BOM.length) : joined;
     if (rest.length > 0) yield rest;
   }
   // A stream shorter than a BOM that merely starts like one is data, not a BOM.

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import type { ObjectStore } from '../store/ObjectStore.ts';
 import { basenameUri, joinUri } from '../store/uri.ts';
 import type { Manifest } from '../write/Manifest.ts';
@@ -16,27 +15,29 @@ const LOADED_PARTS = 2;
 
 /** When an earlier output may lend its vectors to a new run. */
 export interface ReuseCriteria {
-  readonly sourceUri: string;
   readonly model: string;
   /** Requested dimensions; an earlier output made with others is not reused. */
   readonly dimensions?: number;
 }
 
 /**
- * The vectors of an earlier complete output of the same source and model,
- * looked up by `content_hash` so unchanged texts need no request.
+ * Vectors already written, looked up by `content_hash` so a text embedded
+ * before needs no request: the parts of an earlier complete output (an
+ * incremental rerun, or a new export replacing the old one in the same folder:
+ * a vector depends on model, dimensions and text, not on the source), or the
+ * parts a resumed run wrote before it was cut short.
  *
- * The new run writes its parts under the same names, so the earlier parts are
- * first copied aside (server-side on S3) into a folder of this run's own,
- * removed again by `dispose`. Memory: an index entry per earlier row (about
- * 60 bytes) and at most two decoded parts.
+ * The parts are read where they are: a new run writes its own parts to the
+ * scratch folder, so the earlier output stays untouched until the commit.
+ * Memory: an index entry per earlier row (about 60 bytes) and at most two
+ * decoded parts.
  */
 export class PreviousOutput {
   readonly #loaded: Map<number, VectorFile>;
 
   private constructor(
     private readonly store: ObjectStore,
-    private readonly staged: readonly string[],
+    private readonly parts: readonly string[],
     private readonly index: ReadonlyMap<string, number>,
     loaded: Map<number, VectorFile>,
   ) {
@@ -49,8 +50,8 @@ export class PreviousOutput {
   }
 
   /**
-   * Stages the earlier output in `dir` for reuse, or returns undefined when it
-   * cannot serve this run (another source, model or dimension, or no parts).
+   * The vectors of an earlier complete output in `dir`, or undefined when it
+   * cannot serve this run (another model or dimension, or no parts).
    */
   static async open(
     store: ObjectStore,
@@ -58,34 +59,30 @@ export class PreviousOutput {
     manifest: Manifest | undefined,
     criteria: ReuseCriteria,
   ): Promise<PreviousOutput | undefined> {
-    if (!manifest || manifest.model !== criteria.model || manifest.source.uri !== criteria.sourceUri)
-      return undefined;
+    if (!manifest || manifest.model !== criteria.model) return undefined;
     if (criteria.dimensions !== undefined && manifest.dimensions !== criteria.dimensions) return undefined;
     const parquet = manifest.parts.filter((p) => p.uri.endsWith('.parquet'));
     const parts = parquet.length > 0 ? parquet : manifest.parts.filter((p) => p.uri.endsWith('.arrow'));
-    if (parts.length === 0) return undefined;
+    return PreviousOutput.over(
+      store,
+      parts.map((part) => joinUri(dir, basenameUri(part.uri))),
+    );
+  }
 
-    const stagingDir = joinUri(dir, `_previous-${randomBytes(4).toString('hex')}`);
-    const staged: string[] = [];
+  /** The vectors in these part files (one format), or undefined when there are none. */
+  static async over(store: ObjectStore, uris: readonly string[]): Promise<PreviousOutput | undefined> {
+    if (uris.length === 0) return undefined;
     const index = new Map<string, number>();
     // The first parts stay decoded: lookups of a rerun start there, in row order.
     const loaded = new Map<number, VectorFile>();
-    try {
-      for (const [n, part] of parts.entries()) {
-        const target = joinUri(stagingDir, basenameUri(part.uri));
-        await store.copy(joinUri(dir, basenameUri(part.uri)), target);
-        staged.push(target);
-        const file = await readVectorFile(store, target);
-        for (let row = 0; row < file.rows; row++) {
-          index.set(file.contentHash(row).slice(0, KEY_LENGTH), n * ROW_BITS + row);
-        }
-        if (n < LOADED_PARTS) loaded.set(n, file);
+    for (const [n, uri] of uris.entries()) {
+      const file = await readVectorFile(store, uri);
+      for (let row = 0; row < file.rows; row++) {
+        index.set(file.contentHash(row).slice(0, KEY_LENGTH), n * ROW_BITS + row);
       }
-    } catch (error) {
-      await store.delete(staged);
-      throw error;
+      if (n < LOADED_PARTS) loaded.set(n, file);
     }
-    return new PreviousOutput(store, staged, index, loaded);
+    return new PreviousOutput(store, uris, index, loaded);
   }
 
   /** The earlier vector of the text with this content hash, or undefined. */
@@ -100,17 +97,16 @@ export class PreviousOutput {
     return file.embedding(row).slice();
   }
 
-  /** Removes the staged copies. */
+  /** Lets the decoded parts go. */
   async dispose(): Promise<void> {
     this.#loaded.clear();
-    await this.store.delete(this.staged);
   }
 
   async #part(n: number): Promise<VectorFile> {
     const cached = this.#loaded.get(n);
     if (cached) return cached;
-    const uri = this.staged[n];
-    if (uri === undefined) throw new RangeError(`No staged part ${n}`);
+    const uri = this.parts[n];
+    if (uri === undefined) throw new RangeError(`No part ${n}`);
     const file = await readVectorFile(this.store, uri);
     this.#loaded.set(n, file);
     if (this.#loaded.size > LOADED_PARTS) {

@@ -22,6 +22,7 @@ export interface ResolvedServerOptions {
   readonly maxInputs?: number;
   readonly maxInputChars?: number;
   readonly floatsOnly: boolean;
+  readonly refuseBase64: boolean;
   readonly reverseOrder: boolean;
   readonly faults: readonly FaultRun[];
   readonly faultEvery?: { readonly every: number; readonly fault: Fault };
@@ -155,6 +156,7 @@ export function resolveServerOptions(
     maxInputs,
     maxInputChars,
     floatsOnly: flag('floatsOnly'),
+    refuseBase64: flag('refuseBase64'),
     reverseOrder: flag('reverseOrder'),
     faults,
     faultEvery,

@@ -42,6 +42,7 @@ Options:
   --max-inputs N             more inputs per request than this: 413
   --max-input-chars N        an input longer than this: 413
   --floats-only              ignore encoding_format "base64", always answer float arrays
+  --refuse-base64            answer encoding_format "base64" with a 400 naming the field
   --reverse-order            answer data[] in reverse index order
   --faults SPEC              faults for the first embeddings requests, e.g. 500x3,reset,503x2,hang,
                              wrong-count,nan,bad-json,429 (any 4xx/5xx status; xN repeats)
@@ -91,6 +92,7 @@ function readFlags(argv: string[]) {
         'max-inputs': { type: 'string' },
         'max-input-chars': { type: 'string' },
         'floats-only': { type: 'boolean' },
+        'refuse-base64': { type: 'boolean' },
         'reverse-order': { type: 'boolean' },
         faults: { type: 'string' },
         'fault-every': { type: 'string' },
@@ -147,6 +149,7 @@ export function serveLocalOptions(argv: string[]): LocalServerOptions & { readon
     maxInputs: numberFlag(flags['max-inputs'], '--max-inputs'),
     maxInputChars: numberFlag(flags['max-input-chars'], '--max-input-chars'),
     floatsOnly: flags['floats-only'] ?? false,
+    refuseBase64: flags['refuse-base64'] ?? false,
     reverseOrder: flags['reverse-order'] ?? false,
     faults: flags.faults,
     faultEvery: faultEveryFlag(flags['fault-every']),

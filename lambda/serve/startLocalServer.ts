@@ -222,6 +222,15 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
     }
 
     const { request } = parsed;
+    if (config.refuseBase64 && request.encoding === 'base64') {
+      const error = {
+        status: 400,
+        message: "1 validation error: body.encoding_format: Input should be 'float'",
+        code: 'invalid_encoding_format',
+      };
+      answerError(res, error, undefined, done);
+      return;
+    }
     let promptTokens = 0;
     for (const input of request.inputs) promptTokens += estimateTokens(input);
     const rendered = renderEmbeddings({

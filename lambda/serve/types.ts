@@ -36,6 +36,11 @@ export interface LocalServerOptions {
   readonly maxInputChars?: number;
   /** Ignore `encoding_format: "base64"` and always answer float arrays, like some servers do. @default false */
   readonly floatsOnly?: boolean;
+  /**
+   * Refuse `encoding_format: "base64"` with a 400 naming the field (vLLM-like
+   * validation error), like servers that only speak floats. @default false
+   */
+  readonly refuseBase64?: boolean;
   /** Answer `data[]` in reverse index order (each `index` still right). @default false */
   readonly reverseOrder?: boolean;
   /**

@@ -1,6 +1,7 @@
 import { EmbedBatchError } from '../errors.ts';
 import { joinUri } from '../store/uri.ts';
 import type { InputFormat, OutputFile, OutputFormat } from '../types.ts';
+import { PARTIAL_SUFFIX } from '../write/OutputLayout.ts';
 import type { UsageReport } from '../write/UsageReport.ts';
 import type { ShardRange } from './planShards.ts';
 
@@ -20,15 +21,21 @@ export const shardFiles = {
   /** A shard's rejected records, concatenated into errors.jsonl by the finaliser. */
   errors: (outputDir: string, index: number): string =>
     joinUri(outputDir, SCRATCH_FOLDER, `errors-${pad(index)}.jsonl`),
+  /** The run's errors.jsonl, joined by the finaliser and moved into place by its commit. */
+  joinedErrors: (outputDir: string): string =>
+    joinUri(outputDir, SCRATCH_FOLDER, `errors.jsonl${PARTIAL_SUFFIX}`),
 } as const;
 
 /**
- * `part-00003-00000.parquet`: part 0 of shard 3. Shard first, so names sort
- * in row order, and the names match `PART_FILE_PATTERN`, so any later run
+ * `_shards/part-00003-00000.parquet.partial`: part 0 of shard 3, written to
+ * the run's scratch folder until the finaliser commits it as
+ * `part-00003-00000.parquet`. Shard first, so names sort in row order, and
+ * the committed names match `PART_FILE_PATTERN`, so any later run
  * (distributed or not) removes them when its manifest does not list them.
  */
 export function shardPartFileName(shard: number): (index: number, extension: 'parquet' | 'arrow') => string {
-  return (index, extension) => `part-${pad(shard)}-${pad(index)}.${extension}`;
+  return (index, extension) =>
+    `${SCRATCH_FOLDER}part-${pad(shard)}-${pad(index)}.${extension}${PARTIAL_SUFFIX}`;
 }
 
 function pad(value: number): string {

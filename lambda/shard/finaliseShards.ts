@@ -1,9 +1,7 @@
 import pLimit from 'p-limit';
 import { EmbedBatchError } from '../errors.ts';
 import type { ObjectStore } from '../store/ObjectStore.ts';
-import { joinUri } from '../store/uri.ts';
 import type { OutputFile } from '../types.ts';
-import { ERRORS_FILE } from '../write/ErrorsWriter.ts';
 import type { Manifest } from '../write/Manifest.ts';
 import { commitOutput, manifestUri, readManifest } from '../write/OutputFolder.ts';
 import { buildUsageReport, type UsageReport } from '../write/UsageReport.ts';
@@ -95,7 +93,7 @@ export async function finaliseShards(input: FinaliseInput, ports: FinalisePorts)
   }
   const dimensions = agreedDimensions(results);
 
-  const errorsUri = joinUri(outputDir, ERRORS_FILE);
+  const errorsUri = shardFiles.joinedErrors(outputDir);
   const errorsRows = results.reduce((sum, result) => sum + result.errors.rows, 0);
   const errorsBytes = results.reduce((sum, result) => sum + result.errors.bytes, 0);
   if (errorsBytes === 0) await store.put(errorsUri, '');
@@ -119,7 +117,7 @@ export async function finaliseShards(input: FinaliseInput, ports: FinalisePorts)
     finishedAt,
     outputs,
   });
-  const uri = await commitOutput(store, outputDir, {
+  const { manifestUri: uri, usage: committed } = await commitOutput(store, outputDir, {
     usage,
     parts: outputs,
     errors: { uri: errorsUri, rows: errorsRows },
@@ -127,7 +125,7 @@ export async function finaliseShards(input: FinaliseInput, ports: FinalisePorts)
     createdAt: finishedAt,
   });
   await removeScratch(store, plan);
-  return { status: 'finalised', manifestUri: uri, usage };
+  return { status: 'finalised', manifestUri: uri, usage: committed };
 }
 
 function isOf(manifest: Manifest, sourceUri: string, etag: string | null): boolean {

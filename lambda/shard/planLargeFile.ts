@@ -5,7 +5,7 @@ import { detectFormat } from '../read/detectFormat.ts';
 import { resolveCsvColumns } from '../read/resolveCsvColumns.ts';
 import type { ObjectStore } from '../store/ObjectStore.ts';
 import { isS3Uri, parseS3Uri } from '../store/uri.ts';
-import { beginOutput } from '../write/OutputFolder.ts';
+import { prepareOutput } from '../write/OutputFolder.ts';
 import { planShards, type ShardLayout } from './planShards.ts';
 import { type PlanSummary, type ShardPlan, type ShardTask, shardFiles } from './ShardPlan.ts';
 
@@ -37,9 +37,10 @@ export interface PlanPorts {
  * (never buffered whole) finds record boundaries and cuts it into shards;
  * then, in the output folder:
  *
- * 1. `manifest.json` is deleted first (`beginOutput`), so the folder does not
- *    look complete while shards write new parts, and a leftover `_shards/` of
- *    an earlier run is removed;
+ * 1. an interrupted commit is finished (`prepareOutput`) and a leftover
+ *    `_shards/` of an earlier run is removed; an earlier complete output stays
+ *    in place, readable, until the finaliser commits (shards write their parts
+ *    to `_shards/` as `.partial` files);
  * 2. `_shards/shards.json` (the Distributed Map's items) and
  *    `_shards/plan.json` (what every worker reads) are written.
  *
@@ -128,9 +129,9 @@ export async function planLargeFile(
   return { ...summary, itemReader: { bucket, key } };
 }
 
-/** Deletes the manifest (first) and whatever an earlier distributed run left in `_shards/`. */
+/** Finishes an interrupted commit and deletes whatever an earlier distributed run left in `_shards/`. */
 async function clearOutput(store: ObjectStore, outputDir: string): Promise<void> {
-  await beginOutput(store, outputDir);
+  await prepareOutput(store, outputDir);
   const leftovers: string[] = [];
   for await (const object of store.list(shardFiles.scratch(outputDir))) leftovers.push(object.uri);
   if (leftovers.length > 0) await store.delete(leftovers);

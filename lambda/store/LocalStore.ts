@@ -3,6 +3,7 @@ import { createWriteStream, type Stats } from 'node:fs';
 import {
   copyFile,
   type FileHandle,
+  link,
   mkdir,
   open,
   readdir,
@@ -152,6 +153,65 @@ export class LocalStore implements ObjectStore {
       }
       throw error;
     }
+  }
+
+  async rename(fromUri: string, toUri: string): Promise<void> {
+    const from = toPath(fromUri);
+    const to = toPath(toUri);
+    await mkdir(path.dirname(to), { recursive: true });
+    try {
+      await rename(from, to);
+    } catch (error) {
+      if (isNotFound(error)) throw new InputError(`no such file: ${from}`, { cause: error });
+      throw error;
+    }
+    await rmdir(path.dirname(from)).catch(() => undefined);
+  }
+
+  async putIfAbsent(uri: string, body: string): Promise<boolean> {
+    const file = toPath(uri);
+    await mkdir(path.dirname(file), { recursive: true });
+    // Written whole to a temp file, then linked in: `link` fails when the target exists, and
+    // a reader never sees a half-written file (an exclusive `open` then `write` would show one).
+    const temp = path.join(
+      path.dirname(file),
+      `.${path.basename(file)}.tmp-${randomBytes(6).toString('hex')}`,
+    );
+    await writeFile(temp, body);
+    try {
+      await link(temp, file);
+      return true;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+      throw error;
+    } finally {
+      await rm(temp, { force: true });
+    }
+  }
+
+  async putIfMatch(uri: string, body: string, etag: string): Promise<boolean> {
+    const file = toPath(uri);
+    // Move the current file aside under a name of our own: only one caller can win that rename.
+    const aside = path.join(
+      path.dirname(file),
+      `.${path.basename(file)}.tmp-${randomBytes(6).toString('hex')}`,
+    );
+    try {
+      await rename(file, aside);
+    } catch (error) {
+      if (isNotFound(error)) return false;
+      throw error;
+    }
+    const stats = await stat(aside, { bigint: true });
+    // A rename keeps inode, size and mtime, so the ETag of what we moved is the one it had in place.
+    if (infoOf(uri, stats).etag !== etag) {
+      // Not the version the caller knew: put it back unless someone wrote a new one meanwhile.
+      await link(aside, file).catch(() => undefined);
+      await rm(aside, { force: true });
+      return false;
+    }
+    await rm(aside, { force: true });
+    return this.putIfAbsent(uri, body);
   }
 
   async delete(uris: readonly string[]): Promise<void> {

@@ -36,4 +36,19 @@ export interface ObjectStore {
   copy(fromUri: string, toUri: string): Promise<void>;
   /** Deletes objects; missing ones are not an error. */
   delete(uris: readonly string[]): Promise<void>;
+  /**
+   * Moves an object within this store, replacing what is at `toUri` (a rename
+   * locally; CopyObject then delete on S3). Throws `InputError` when the source does not exist.
+   */
+  rename(fromUri: string, toUri: string): Promise<void>;
+  /**
+   * Writes a small object only when none exists at `uri` (S3: `If-None-Match: *`;
+   * locally an exclusive create). Returns false when one exists.
+   */
+  putIfAbsent(uri: string, body: string): Promise<boolean>;
+  /**
+   * Replaces a small object only while its ETag is still `etag` (S3: `If-Match`;
+   * locally compared and replaced at once). Returns false when it changed or is gone.
+   */
+  putIfMatch(uri: string, body: string, etag: string): Promise<boolean>;
 }

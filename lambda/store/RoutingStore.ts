@@ -80,6 +80,21 @@ export class RoutingStore implements ObjectStore {
     if (local.length > 0) await this.#local.delete(local);
   }
 
+  async rename(fromUri: string, toUri: string): Promise<void> {
+    const from = this.storeFor(fromUri);
+    if (from === this.storeFor(toUri)) return from.rename(fromUri, toUri);
+    await this.copy(fromUri, toUri);
+    await from.delete([fromUri]);
+  }
+
+  putIfAbsent(uri: string, body: string): Promise<boolean> {
+    return this.#route(uri, (store) => store.putIfAbsent(uri, body));
+  }
+
+  putIfMatch(uri: string, body: string, etag: string): Promise<boolean> {
+    return this.#route(uri, (store) => store.putIfMatch(uri, body, etag));
+  }
+
   /** Runs `action` on the right store, turning a routing failure into a rejected promise. */
   async #route<T>(uri: string, action: (store: ObjectStore) => Promise<T>): Promise<T> {
     return action(this.storeFor(uri));

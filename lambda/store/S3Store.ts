@@ -198,6 +198,48 @@ export class S3Store implements ObjectStore {
     }
   }
 
+  /** CopyObject then delete: S3 has no rename (parts are far below CopyObject's 5 GB limit). */
+  async rename(fromUri: string, toUri: string): Promise<void> {
+    await this.copy(fromUri, toUri);
+    await this.delete([fromUri]);
+  }
+
+  /** PutObject with `If-None-Match: *` (S3's conditional write); false on 412 (or 409, a concurrent conditional write). */
+  async putIfAbsent(uri: string, body: string): Promise<boolean> {
+    return this.#putConditionally(uri, body, { IfNoneMatch: '*' });
+  }
+
+  /** PutObject with `If-Match: "<etag>"`; false on 412/409, or 404 when the object is gone. */
+  async putIfMatch(uri: string, body: string, etag: string): Promise<boolean> {
+    return this.#putConditionally(uri, body, { IfMatch: `"${etag}"` });
+  }
+
+  async #putConditionally(
+    uri: string,
+    body: string,
+    condition: { IfNoneMatch?: string; IfMatch?: string },
+  ): Promise<boolean> {
+    const { bucket, key } = parseS3Uri(uri);
+    const data = Buffer.from(body, 'utf8');
+    try {
+      await this.#client.send(
+        new PutObjectCommand({
+          Bucket: bucket,
+          Key: key,
+          Body: data,
+          ContentLength: data.byteLength,
+          ContentType: contentTypeOf(key),
+          ...condition,
+        }),
+      );
+      return true;
+    } catch (error) {
+      const status = statusOf(error);
+      if (status === 412 || status === 409 || status === 404) return false;
+      throw error;
+    }
+  }
+
   /** DeleteObjects per bucket, 1000 keys a request (its limit); missing keys are fine, as on S3. */
   async delete(uris: readonly string[]): Promise<void> {
     const byBucket = new Map<string, string[]>();

@@ -1,7 +1,3 @@
-import { createReadStream } from 'node:fs';
-import { type FileHandle, mkdtemp, open, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { ConfigError, EmbedBatchError } from '../errors.ts';
 import type { ObjectStore } from '../store/ObjectStore.ts';
 import type { OutputFile, RejectedRecord } from '../types.ts';
@@ -11,17 +7,17 @@ export const ERRORS_FILE = 'errors.jsonl';
 
 /** Options of an `ErrorsWriter`. */
 export interface ErrorsWriterOptions {
-  /** Buffered JSON text (UTF-16 code units) that triggers a spill to the temp file. @default 1 Mi */
+  /** Buffered JSON text (UTF-16 code units) that triggers writing a segment. @default 1 Mi */
   readonly spillChars?: number;
-  /** Folder for the spill file. @default os.tmpdir() (the writable /tmp on Lambda) */
-  readonly tempDir?: string;
+  /** Segments an earlier attempt wrote (a resumed checkpoint); they come first. @default none */
+  readonly earlier?: ErrorSegments;
 }
 
-/** The local temp file lines are spilled to. */
-interface Spill {
-  readonly dir: string;
-  readonly file: string;
-  readonly handle: FileHandle;
+/** The segments written so far: what a checkpoint records. */
+export interface ErrorSegments {
+  readonly segments: readonly OutputFile[];
+  /** Records in them. */
+  readonly rows: number;
 }
 
 /** One `errors.jsonl` line: `{"record":n,"line":n,"id":"...","reason":"..."}`, absent keys left out. */
@@ -36,28 +32,30 @@ export function errorLine(rejected: RejectedRecord): string {
 
 /**
  * Collects rejected records into `errors.jsonl` in bounded memory: lines are
- * buffered up to `spillChars`, then appended to a local temp file, which
- * `finish()` streams to the store. A file with few errors never touches the
- * disk. `finish()` always writes the file, empty when nothing was rejected, so
- * a complete output folder always has one.
+ * buffered up to `spillChars`, then written as a numbered segment object
+ * beside the target (`<uri>.seg-00000`), in the store itself, so they
+ * survive a crash with the checkpoint that lists them and no temp file is
+ * left anywhere. `finish()` joins the segments into the file (streamed, never
+ * held whole) and removes them; it always writes the file, empty when nothing
+ * was rejected, so a complete output folder always has one.
  */
 export class ErrorsWriter {
   /** Where `finish()` writes the file. */
   readonly uri: string;
   readonly #store: ObjectStore;
   readonly #spillChars: number;
-  readonly #tempDir: string;
 
   #lines: string[] = [];
   #bufferedChars = 0;
   #rows = 0;
-  #spill: Spill | undefined;
+  #segments: OutputFile[] = [];
+  #segmentRows = 0;
   #writes: Promise<void> = Promise.resolve();
   #result: Promise<OutputFile> | undefined;
 
   /**
    * @param store Where the file goes.
-   * @param uri The file, normally `<output dir>/errors.jsonl` (see `ERRORS_FILE`).
+   * @param uri The file, e.g. `<scratch>/errors.jsonl.partial` (see `ERRORS_FILE`).
    */
   constructor(store: ObjectStore, uri: string, options: ErrorsWriterOptions = {}) {
     const spillChars = options.spillChars ?? 2 ** 20;
@@ -67,10 +65,14 @@ export class ErrorsWriter {
     this.#store = store;
     this.uri = uri;
     this.#spillChars = spillChars;
-    this.#tempDir = options.tempDir ?? os.tmpdir();
+    if (options.earlier !== undefined) {
+      this.#segments = [...options.earlier.segments];
+      this.#segmentRows = options.earlier.rows;
+      this.#rows = options.earlier.rows;
+    }
   }
 
-  /** Records added so far. */
+  /** Records added so far (earlier attempts' included). */
   get rows(): number {
     return this.#rows;
   }
@@ -80,7 +82,7 @@ export class ErrorsWriter {
     return this.addMany([rejected]);
   }
 
-  /** Adds rejected records in order. Resolves when any spill they caused is on disk. */
+  /** Adds rejected records in order. Resolves when any segment they caused is written. */
   addMany(rejected: readonly RejectedRecord[]): Promise<void> {
     if (this.#result !== undefined) {
       return Promise.reject(new EmbedBatchError('ErrorsWriter: records added after finish()'));
@@ -91,67 +93,71 @@ export class ErrorsWriter {
       this.#bufferedChars += line.length;
       this.#rows++;
     }
-    if (this.#bufferedChars >= this.#spillChars) this.#spillBuffer();
+    if (this.#bufferedChars >= this.#spillChars) this.#writeSegment();
     return this.#writes;
   }
 
-  /** Writes `errors.jsonl` (empty when nothing was rejected) and removes the temp file. Idempotent. */
+  /** Writes whatever is buffered as a segment and returns the segments so far (for a checkpoint). */
+  async flush(): Promise<ErrorSegments> {
+    this.#writeSegment();
+    await this.#writes;
+    return { segments: [...this.#segments], rows: this.#segmentRows };
+  }
+
+  /** Writes the file (empty when nothing was rejected) and removes the segments. Idempotent. */
   finish(): Promise<OutputFile> {
     this.#result ??= this.#finish();
     return this.#result;
   }
 
-  /** Drops everything and removes the temp file, without writing anything (for a failed job). */
+  /** Drops what is buffered (a failed job); segments already written stay for its checkpoint. */
   async abort(): Promise<void> {
     this.#result ??= Promise.reject(new EmbedBatchError('ErrorsWriter: aborted'));
     this.#result.catch(() => {});
     this.#lines = [];
     await this.#writes.catch(() => {});
-    await this.#removeSpill();
   }
 
   async #finish(): Promise<OutputFile> {
-    try {
-      await this.#writes;
-      if (this.#spill === undefined) {
-        const { bytes } = await this.#store.put(this.uri, this.#lines.join(''));
-        this.#lines = [];
-        return { uri: this.uri, rows: this.#rows, bytes };
-      }
-      this.#spillBuffer();
-      await this.#writes;
-      const spill = this.#spill as Spill;
-      await spill.handle.close();
-      const { bytes } = await this.#store.putStream(this.uri, createReadStream(spill.file));
-      return { uri: this.uri, rows: this.#rows, bytes };
-    } finally {
-      await this.#removeSpill();
+    this.#writeSegment();
+    await this.#writes;
+    const segments = this.#segments;
+    let bytes: number;
+    if (segments.length === 0) {
+      ({ bytes } = await this.#store.put(this.uri, ''));
+    } else if (segments.length === 1) {
+      await this.#store.rename(segments[0]!.uri, this.uri);
+      bytes = segments[0]!.bytes;
+    } else {
+      ({ bytes } = await this.#store.putStream(this.uri, joined(this.#store, segments)));
+      await this.#store.delete(segments.map((segment) => segment.uri));
     }
+    this.#segments = [];
+    return { uri: this.uri, rows: this.#rows, bytes };
   }
 
-  /** Moves the buffered lines to the temp file (created on first use), in order, one write at a time. */
-  #spillBuffer(): void {
+  /** Writes the buffered lines as the next segment, in order, one write at a time. */
+  #writeSegment(): void {
     const text = this.#lines.join('');
+    const rows = this.#lines.length;
     this.#lines = [];
     this.#bufferedChars = 0;
     if (text === '') return;
     this.#writes = this.#writes.then(async () => {
-      if (this.#spill === undefined) {
-        const dir = await mkdtemp(path.join(this.#tempDir, 'embed-batch-errors-'));
-        const file = path.join(dir, ERRORS_FILE);
-        this.#spill = { dir, file, handle: await open(file, 'a') };
-      }
-      await this.#spill.handle.write(text);
+      const uri = `${this.uri}.seg-${String(this.#segments.length).padStart(5, '0')}`;
+      const { bytes } = await this.#store.put(uri, text);
+      this.#segments.push({ uri, rows, bytes });
+      this.#segmentRows += rows;
     });
-    // Callers see the error from `addMany`/`finish`; it must not also count as unhandled.
+    // Callers see the error from `addMany`/`flush`/`finish`; it must not also count as unhandled.
     this.#writes.catch(() => {});
   }
+}
 
-  async #removeSpill(): Promise<void> {
-    const spill = this.#spill;
-    if (spill === undefined) return;
-    this.#spill = undefined;
-    await spill.handle.close().catch(() => {});
-    await rm(spill.dir, { recursive: true, force: true });
+/** The segments' bytes one after another, one segment open at a time. */
+async function* joined(store: ObjectStore, segments: readonly OutputFile[]): AsyncGenerator<Uint8Array> {
+  for (const segment of segments) {
+    const opened = await store.get(segment.uri);
+    yield* opened.body;
   }
 }

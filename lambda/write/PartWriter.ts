@@ -46,6 +46,11 @@ export interface PartWriterOptions {
    * so that a later run can clean it up. @default partFileName
    */
   readonly fileName?: (index: number, extension: 'parquet' | 'arrow') => string;
+  /**
+   * Parts an earlier attempt of this run wrote (a resumed checkpoint): listed
+   * first by `finish()`, and numbering goes on after them. @default none
+   */
+  readonly earlier?: { readonly parts: readonly OutputFile[]; readonly nextPart: number };
 }
 
 /**
@@ -146,6 +151,10 @@ export class PartWriter {
     this.#requestedRowsPerPart = options.rowsPerPart;
     this.#requestedRowGroupRows = options.rowGroupRows;
     this.#fileName = options.fileName ?? partFileName;
+    if (options.earlier !== undefined) {
+      this.#outputs = [...options.earlier.parts];
+      this.#nextPart = options.earlier.nextPart;
+    }
 
     if (!['parquet', 'arrow', 'both'].includes(this.#format)) {
       throw new ConfigError(
@@ -175,6 +184,23 @@ export class PartWriter {
   /** Rows accepted so far (written or buffered). */
   get rows(): number {
     return this.#rowsAccepted;
+  }
+
+  /** Index the next part will get (parts of earlier attempts included). */
+  get nextPart(): number {
+    return this.#nextPart;
+  }
+
+  /**
+   * Writes the buffered rows as a part now (a checkpoint: every row added so
+   * far is then in a written part) and returns every file written so far.
+   * Rejects with the first write error.
+   */
+  async flush(): Promise<OutputFile[]> {
+    if (this.#finished) throw new EmbedBatchError('PartWriter: flush() after finish()');
+    if (this.#buffer.length > 0) this.#cutPart();
+    await this.#writes;
+    return [...this.#outputs];
   }
 
   /** Adds one row; see `addMany`. */

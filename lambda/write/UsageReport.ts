@@ -18,7 +18,11 @@ export interface UsageReport {
     readonly rejected: number;
     readonly deduplicated: number;
     readonly reused: number;
+    /** Resumed runs: records that came from a checkpoint of an earlier attempt. */
+    readonly resumed?: number;
   };
+  /** Resumed runs: attempts it took (tokens and requests count every attempt's). */
+  readonly attempts?: number;
   readonly tokens: TokenStats;
   readonly requests: {
     readonly sent: number;

@@ -38,7 +38,7 @@ export async function readVectorFile(store: ObjectStore, uri: string): Promise<V
   const bytes = Buffer.concat(chunks);
   let table: Table;
   try {
-    table = /\.parquet$/i.test(uri) ? tableFromIPC(decodeParquet(bytes)) : tableFromIPC(bytes);
+    table = /\.parquet(\.partial)?$/i.test(uri) ? tableFromIPC(decodeParquet(bytes)) : tableFromIPC(bytes);
   } catch (error) {
     throw new InputError(`${uri}: not a readable Parquet or Arrow file (${(error as Error).message})`, {
       cause: error,

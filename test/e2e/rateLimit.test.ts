@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -25,7 +25,8 @@ async function job(rows: number): Promise<{ file: string; expected: { id: string
     id: String(i + 1),
     text: `request number ${i + 1}`,
   }));
-  const file = path.join(out, 'paced.jsonl');
+  const file = path.join(out, 'in', 'paced.jsonl');
+  await mkdir(path.dirname(file), { recursive: true });
   await writeFile(file, expected.map((r) => JSON.stringify(r)).join('\n'));
   return { file, expected };
 }
@@ -56,8 +57,10 @@ describe('Command: embed-batch run (rate limits)', () => {
 
     // Assess
     expect(result.status, result.stderr.join('\n')).toBe(0);
-    await expectOutputRows(path.join(out, 'paced'), expected);
-    const usage = JSON.parse(await readFile(path.join(out, 'paced', 'usage.json'), 'utf8')) as UsageReport;
+    await expectOutputRows(path.join(out, 'paced.jsonl'), expected);
+    const usage = JSON.parse(
+      await readFile(path.join(out, 'paced.jsonl', 'usage.json'), 'utf8'),
+    ) as UsageReport;
     expect(usage.requests.failed).toBe(0);
     expect(server.stats.byStatus['200']).toBe(250);
     // The client's own pacing kept it under the limit: 429s are rare timer jitter, not the mechanism.
@@ -88,7 +91,7 @@ describe('Command: embed-batch run (rate limits)', () => {
 
     // Assess
     expect(result.status, result.stderr.join('\n')).toBe(0);
-    await expectOutputRows(path.join(out, 'paced'), expected);
+    await expectOutputRows(path.join(out, 'paced.jsonl'), expected);
     const throttled = server.stats.byStatus['429'] ?? 0;
     expect(throttled).toBeGreaterThan(0);
     // Eight workers each retrying their own 429s every second would collect over 150 here.

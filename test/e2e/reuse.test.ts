@@ -23,7 +23,7 @@ afterEach(async () => {
 });
 
 const file = () => path.join(work, 'export.jsonl');
-const outDir = () => path.join(work, 'out', 'export');
+const outDir = () => path.join(work, 'out', 'export.jsonl');
 
 async function writeExport(rows: readonly ExpectedRow[]): Promise<void> {
   await writeFile(file(), rows.map((r) => JSON.stringify(r)).join('\n'));
@@ -77,7 +77,7 @@ describe('Command: embed-batch run (incremental reuse)', () => {
     expect(u.tokens.total).toBe(0);
     expect(u.requests.sent).toBe(0);
     // The staged copies of the earlier parts are gone again.
-    expect((await readdir(outDir())).filter((n) => n.startsWith('_previous'))).toEqual([]);
+    expect((await readdir(outDir())).filter((n) => n.startsWith('_'))).toEqual([]);
   });
 
   it('sends exactly the new and changed texts when rows were edited, deleted and added', async () => {

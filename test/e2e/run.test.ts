@@ -18,17 +18,20 @@ import { parquetColumnTypes, parquetMetadata, readArrowRows } from '../helpers/r
 
 const FIXTURES = path.resolve('fixtures');
 
+/** Inputs written by the tests live here; outputs go to `out` below it. */
+let root: string;
 let out: string;
 let server: LocalServer | undefined;
 
 beforeEach(async () => {
-  out = await mkdtemp(path.join(tmpdir(), 'embed-batch-e2e-'));
+  root = await mkdtemp(path.join(tmpdir(), 'embed-batch-e2e-'));
+  out = path.join(root, 'out');
 });
 
 afterEach(async () => {
   await server?.close();
   server = undefined;
-  await rm(out, { recursive: true, force: true });
+  await rm(root, { recursive: true, force: true });
 });
 
 async function serve(options: LocalServerOptions = {}): Promise<LocalServer> {
@@ -51,14 +54,14 @@ async function writeJsonl(name: string, n: number): Promise<{ file: string; rows
     id: `row-${i + 1}`,
     text: `Item ${i + 1}: a ${['red', 'green', 'blue'][i % 3]} widget with ${i % 7} gears and ${i % 5} springs`,
   }));
-  const file = path.join(out, name);
+  const file = path.join(root, name);
   await writeFile(file, rows.map((r) => JSON.stringify(r)).join('\n'));
   return { file, rows };
 }
 
 /** Output folder of a file written by `writeJsonl` (its path below the cwd is outside it: the file name). */
 function outDirOf(name: string): string {
-  return path.join(out, name.replace(/\.jsonl$/, ''));
+  return path.join(out, name);
 }
 
 describe('Command: embed-batch run (end to end against serve-local)', () => {
@@ -72,7 +75,7 @@ describe('Command: embed-batch run (end to end against serve-local)', () => {
 
     // Assess
     expect(result.status, result.stderr.join('\n')).toBe(0);
-    const dir = path.join(out, 'fixtures', 'products');
+    const dir = path.join(out, 'fixtures', 'products.csv');
     const output = await expectOutputRows(dir, await expectedCsvRows(file));
     const part = path.join(dir, 'part-00000.parquet');
     expect(await parquetColumnTypes(part)).toEqual({
@@ -106,7 +109,7 @@ describe('Command: embed-batch run (end to end against serve-local)', () => {
 
     // Assess
     expect(result.status, result.stderr.join('\n')).toBe(0);
-    const dir = path.join(out, 'fixtures', 'products');
+    const dir = path.join(out, 'fixtures', 'products.jsonl');
     const output = await expectOutputRows(dir, await expectedJsonlRows(file));
     const arrowRows = await readArrowRows(path.join(dir, 'part-00000.arrow'));
     expect(arrowRows.map((r) => [r.id, r.text, r.embedding])).toEqual(
@@ -117,7 +120,7 @@ describe('Command: embed-batch run (end to end against serve-local)', () => {
   it('sends identical texts once and still writes a row for each record', async () => {
     // Prepare
     const s = await serve();
-    const file = path.join(out, 'dupes.jsonl');
+    const file = path.join(root, 'dupes.jsonl');
     const texts = ['alpha beta', 'gamma delta', 'alpha beta', 'alpha beta', 'gamma delta', 'epsilon'];
     await writeFile(file, texts.map((text, i) => JSON.stringify({ id: i + 1, text })).join('\n'));
 
@@ -233,7 +236,7 @@ describe('Command: embed-batch run (endpoint faults)', () => {
   it('puts a single input the server refuses even alone into errors.jsonl and embeds the rest', async () => {
     // Prepare
     const s = await serve({ maxInputChars: 100 });
-    const file = path.join(out, 'long.jsonl');
+    const file = path.join(root, 'long.jsonl');
     const texts = ['short one', 'x'.repeat(150), 'short two', 'short three'];
     await writeFile(file, texts.map((text, i) => JSON.stringify({ id: `t${i + 1}`, text })).join('\n'));
 
@@ -299,18 +302,27 @@ describe('Command: embed-batch run (fatal endpoint errors)', () => {
     expectNoManifest(outDirOf('model.jsonl'));
   });
 
-  it('removes the manifest of an earlier complete run when a rerun fails', async () => {
-    // Prepare
+  it('keeps the earlier complete output when a rerun fails with 401, and the next good run reuses it', async () => {
+    // Prepare: a complete output, then one row more in the source
     const s = await serve({ apiKey: 'k1' });
-    const { file } = await writeJsonl('rerun.jsonl', 10);
+    const { file, rows } = await writeJsonl('rerun.jsonl', 10);
     expect((await runAgainst(s, file, [], cleanEnv({ EMBEDDINGS_API_KEY: 'k1' }))).status).toBe(0);
+    const added = { id: 'row-11', text: 'Item 11: a brand new widget' };
+    await writeFile(file, [...rows, added].map((r) => JSON.stringify(r)).join('\n'));
 
-    // Act: --full, or the unchanged rows would be reused with no request at all
-    const result = await runAgainst(s, file, ['--full'], cleanEnv({ EMBEDDINGS_API_KEY: 'k2' }));
+    // Act: a rerun with a wrong key, then one with the right key
+    const failed = await runAgainst(s, file, [], cleanEnv({ EMBEDDINGS_API_KEY: 'k2' }));
+    const kept = await expectOutputRows(outDirOf('rerun.jsonl'), rows);
+    const inputsBefore = s.stats.inputs;
+    const good = await runAgainst(s, file, [], cleanEnv({ EMBEDDINGS_API_KEY: 'k1' }));
 
     // Assess
-    expect(result.status).toBe(1);
-    expectNoManifest(outDirOf('rerun.jsonl'));
+    expect(failed.status).toBe(1);
+    expect(kept.rows).toHaveLength(10);
+    expect(good.status, good.stderr.join('\n')).toBe(0);
+    await expectOutputRows(outDirOf('rerun.jsonl'), [...rows, added]);
+    expect(s.stats.inputs - inputsBefore).toBe(1);
+    expect((await usageOf(outDirOf('rerun.jsonl'))).rows.reused).toBe(10);
   });
 });
 
@@ -343,7 +355,7 @@ describe('Command: embed-batch run (bad input)', () => {
 
     // Assess
     expect(result.status, result.stderr.join('\n')).toBe(0);
-    const dir = path.join(out, 'fixtures', name.replace(/\.(csv|jsonl)$/, ''));
+    const dir = path.join(out, 'fixtures', name);
     const usage = await usageOf(dir);
     const errors = (await readFile(path.join(dir, 'errors.jsonl'), 'utf8'))
       .split('\n')
@@ -373,6 +385,6 @@ describe('Command: embed-batch run (bad input)', () => {
     expect(result.stderr).toHaveLength(1);
     expect(result.stderr[0]).toMatch(/missing-text-column\.csv.*"text".*columns are/);
     expect(s.stats.requests).toBe(0);
-    expectNoManifest(path.join(out, 'fixtures', 'missing-text-column'));
+    expectNoManifest(path.join(out, 'fixtures', 'missing-text-column.csv'));
   });
 });

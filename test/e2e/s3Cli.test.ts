@@ -69,17 +69,17 @@ describe('Command: embed-batch run with s3:// input and output', () => {
     expect(result.status, result.stderr.join('\n')).toBe(0);
     expect(result.stdout).toHaveLength(2);
     await expectOutputRows(
-      await outputFolder('vectors/2026/products/'),
+      await outputFolder('vectors/2026/products.csv/'),
       await expectedCsvRows(path.join(FIXTURES, 'products.csv')),
     );
     await expectOutputRows(
-      await outputFolder('vectors/more products/'),
+      await outputFolder('vectors/more products.jsonl/'),
       await expectedJsonlRows(path.join(FIXTURES, 'products.jsonl')),
     );
 
     // Act: search the output where it lies
     const search = await spawnCli(
-      ['search', `s3://${BUCKET}/vectors/2026/products`, 'coffee dripper', '-k', '1'],
+      ['search', `s3://${BUCKET}/vectors/2026/products.csv`, 'coffee dripper', '-k', '1'],
       env,
     );
 
@@ -130,7 +130,7 @@ describe('Command: embed-batch reindex', () => {
     // Sent: the one new row of the changed file, the new file, and all of the other-model file.
     expect(server.stats.inputs - inputsBefore).toBe(1 + 3 + 5);
     await expectOutputRows(
-      await outputFolder('output/changed/'),
+      await outputFolder('output/changed.jsonl/'),
       Array.from({ length: 6 }, (_, i) => ({ id: String(i + 1), text: `changed row ${i + 1}` })),
     );
 

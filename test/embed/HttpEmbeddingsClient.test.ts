@@ -8,6 +8,7 @@ import {
 } from '../../lambda/embed/HttpEmbeddingsClient.ts';
 import {
   AuthenticationError,
+  EncodingRefusedError,
   type EndpointError,
   InvalidResponseError,
   ModelNotFoundError,
@@ -33,6 +34,32 @@ function expectNoKey(value: unknown): void {
 
 describe('Class: HttpEmbeddingsClient', () => {
   const start = useLocalServers();
+
+  it('asks for floats from then on when the endpoint refuses base64', async () => {
+    // Prepare
+    const server = await start({ dimensions: 16, refuseBase64: true });
+    const client = clientFor(server.url);
+    const texts = sampleTexts(3);
+
+    // Act
+    const refusal = await failureOf(client.embed(texts));
+    const retried = await client.embed(texts);
+    await client.embed(texts);
+
+    // Assess
+    expect(refusal).toBeInstanceOf(EncodingRefusedError);
+    expect(refusal.retryable).toBe(true);
+    expect(refusal.message).toMatch(
+      /^the endpoint refused encoding_format "base64" \(HTTP 400\); asking for floats/,
+    );
+    expect(client.encoding).toBe('float');
+    expect(retried.vectors).toEqual(texts.map((text) => featureHashEmbed(text, 16)));
+    expect(server.log.map((entry) => [entry.encoding, entry.status])).toEqual([
+      ['base64', 400],
+      ['float', 200],
+      ['float', 200],
+    ]);
+  });
 
   it('asks for base64 by default and decodes the vectors exactly', async () => {
     // Prepare
@@ -324,6 +351,17 @@ describe('Class: HttpEmbeddingsClient', () => {
 
     // Assess
     expect(models).toEqual(['a/one', 'b/two']);
+  });
+
+  it('redacts the key from model ids, which `embed-batch models` prints', async () => {
+    // Prepare
+    const server = await start({ models: ['a/one', `echo/${KEY}`], apiKey: KEY });
+
+    // Act
+    const models = await clientFor(server.url, { apiKey: KEY }).listModels();
+
+    // Assess
+    expect(models).toEqual(['a/one', 'echo/[redacted]']);
   });
 
   it('maps a failed model listing like any other request', async () => {

@@ -1,15 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { featureHashEmbed } from '../../lambda/embed/featureHash.ts';
 import { RateLimiter } from '../../lambda/embed/RateLimiter.ts';
+import type { RetryEvent } from '../../lambda/embed/ResilientEmbedder.ts';
 import { ResilientEmbedder, type ResilientEmbedderOptions } from '../../lambda/embed/ResilientEmbedder.ts';
 import {
   AuthenticationError,
   BadRequestError,
+  EncodingRefusedError,
   InvalidResponseError,
   ModelNotFoundError,
   PayloadTooLargeError,
   RateLimitError,
   TransientEndpointError,
+  UnreachableEndpointError,
 } from '../../lambda/errors.ts';
 import { ScriptedTransport, type Step } from './helpers/ScriptedTransport.ts';
 
@@ -147,6 +150,98 @@ describe('Class: ResilientEmbedder', () => {
     // Assess
     expect(pausedDuringRetry).toBeGreaterThan(100);
     expect(performance.now() - started).toBeGreaterThanOrEqual(195);
+  });
+
+  it('fails at once, saying why, on a Retry-After longer than maxRetryWaitMs, and leaves the limiter unpaused', async () => {
+    // Prepare
+    const { embedder, limiter, transport } = embedderWith(
+      [
+        new RateLimitError('the endpoint is rate limiting requests (HTTP 429)', {
+          status: 429,
+          retryAfterMs: 999_999_000,
+        }),
+      ],
+      { maxRetryWaitMs: 300_000 },
+    );
+
+    // Act
+    const error = await embedder.embedBatch(TEXTS).catch((caught: unknown) => caught);
+
+    // Assess
+    expect(error).toBeInstanceOf(RateLimitError);
+    expect((error as Error).message).toBe(
+      'the endpoint asked to wait 999999 s before trying again, longer than the 300 s allowed (--max-retry-wait): the endpoint is rate limiting requests (HTTP 429)',
+    );
+    expect(transport.calls).toHaveLength(1);
+    expect(limiter.pausedForMs).toBe(0);
+    expect(embedder.requests).toMatchObject({ sent: 1, retried: 0, failed: 1, throttled: 1 });
+  });
+
+  it('gives up once the waits of one request would pass maxRetryWaitMs', async () => {
+    // Prepare: each 503 asks for 40 ms; 100 ms of waiting allows two retries, not a third.
+    const failures = Array.from(
+      { length: 10 },
+      () => new TransientEndpointError('the endpoint failed (HTTP 503)', { status: 503, retryAfterMs: 40 }),
+    );
+    const { embedder, transport } = embedderWith(failures, { maxRetryWaitMs: 100 });
+
+    // Act
+    const error = await embedder.embedBatch(TEXTS).catch((caught: unknown) => caught);
+
+    // Assess
+    expect(error).toBeInstanceOf(TransientEndpointError);
+    expect((error as Error).message).toBe(
+      'gave up after 3 attempts and 0.1 s of waiting (--max-retry-wait 0.1 s): the endpoint failed (HTTP 503)',
+    );
+    expect(transport.calls).toHaveLength(3);
+  });
+
+  it('tries an unreachable endpoint only unreachableAttempts times', async () => {
+    // Prepare
+    const refused = () =>
+      new UnreachableEndpointError(
+        'could not reach the endpoint at 127.0.0.1:9: connection refused (ECONNREFUSED)',
+        {
+          host: '127.0.0.1:9',
+        },
+      );
+    const { embedder, transport } = embedderWith(Array.from({ length: 10 }, refused));
+
+    // Act
+    const error = await embedder.embedBatch(TEXTS).catch((caught: unknown) => caught);
+
+    // Assess
+    expect(error).toBeInstanceOf(UnreachableEndpointError);
+    expect(error).toMatchObject({
+      host: '127.0.0.1:9',
+      message:
+        'gave up after 3 attempts: could not reach the endpoint at 127.0.0.1:9: connection refused (ECONNREFUSED)',
+    });
+    expect(transport.calls).toHaveLength(3);
+  });
+
+  it('retries a refused encoding at once and tells onRetry every wait and attempt count', async () => {
+    // Prepare
+    const events: RetryEvent[] = [];
+    const { embedder, transport } = embedderWith(
+      [
+        new EncodingRefusedError('refused base64', { status: 400 }),
+        new TransientEndpointError('HTTP 503', { status: 503, retryAfterMs: 30 }),
+      ],
+      { onRetry: (event) => events.push(event) },
+    );
+
+    // Act
+    const result = await embedder.embedBatch(TEXTS);
+
+    // Assess
+    expect(result.vectors).toHaveLength(TEXTS.length);
+    expect(transport.calls).toHaveLength(3);
+    expect(events.map(({ attempt, maxAttempts, delayMs }) => ({ attempt, maxAttempts, delayMs }))).toEqual([
+      { attempt: 1, maxAttempts: 9, delayMs: 0 },
+      // The Retry-After, longer than the backoff (capped at maxTimeoutMs, 5 ms here).
+      { attempt: 2, maxAttempts: 9, delayMs: 30 },
+    ]);
   });
 
   it('goes straight to the input limit a 413 states', async () => {

@@ -82,6 +82,7 @@ describe('Function: createEmbedder', () => {
     [{ baseUrl: 'localhost:8080' }, 'Expected `--base-url` to be an http(s) URL, got "localhost:8080"'],
     [{ baseUrl: 'ftp://example.com' }, 'Expected `--base-url` to be an http(s) URL, got "ftp://example.com"'],
     [{ baseUrl: 'https://user:pw@example.com/v1' }, 'Expected `--base-url` without credentials'],
+    [{ maxRetryWait: 0 }, 'Expected `--max-retry-wait` to be a positive number, got 0'],
     [{ model: ' ' }, 'Expected `--model` to be a model id, got an empty value'],
     [{ encoding: 'hex' }, 'Expected `--encoding` to be "base64" or "float", got "hex"'],
   ])('refuses %j with a ConfigError naming the flag', (override, message) => {
@@ -92,4 +93,24 @@ describe('Function: createEmbedder', () => {
     expect(act).toThrow(ConfigError);
     expect(act).toThrow(message);
   });
+
+  it.each(['htp://alice:PaSsWoRd42@host/v1', 'alice:PaSsWoRd42@host/v1', 'https://alice:PaSsWoRd42@host/v1'])(
+    'never echoes the password of %s',
+    (baseUrl) => {
+      // Act
+      const error = (() => {
+        try {
+          createEmbedder({ model: 'm', concurrency: 2, baseUrl });
+        } catch (caught) {
+          return caught as Error;
+        }
+        throw new Error('expected a ConfigError');
+      })();
+
+      // Assess
+      expect(error).toBeInstanceOf(ConfigError);
+      expect(error.message).toMatch(/^Expected `--base-url`/);
+      expect(`${error.message} ${error.stack}`).not.toContain('PaSsWoRd42');
+    },
+  );
 });

@@ -13,6 +13,7 @@ import {
   PayloadTooLargeError,
   RateLimitError,
   TransientEndpointError,
+  UnreachableEndpointError,
 } from '../../lambda/errors.ts';
 
 const KEY = 'sk-test-0123456789abcdef';
@@ -235,8 +236,47 @@ describe('Function: errorFromNetworkFailure', () => {
     expect(error).toBeInstanceOf(TransientEndpointError);
     expect(error.retryable).toBe(true);
     expect(error.message).toContain(code === 'socket hang up' ? 'socket hang up' : code);
-    expect(error.cause).toBe(failure);
+    // A redacted copy of the chain (name, code, message), not the failure itself with its raw fields.
+    expect(error.cause).not.toBe(failure);
+    expect(error.cause).toMatchObject({ name: failure.name, message: failure.message });
+    expect((error.cause as Error).cause).toMatchObject({
+      code: (failure.cause as { code: string }).code,
+      message: (failure.cause as Error).message,
+    });
     expect(statusKey(error)).toBe('network');
+  });
+
+  it.each([
+    ['ECONNREFUSED', 'connect ECONNREFUSED 127.0.0.1:9', 'connection refused'],
+    ['ENOTFOUND', 'getaddrinfo ENOTFOUND embeddings.invalid', 'host not found'],
+    ['EAI_AGAIN', 'getaddrinfo EAI_AGAIN embeddings.invalid', 'host name lookup failed'],
+  ])('maps %s to an UnreachableEndpointError naming the host', (code, message, what) => {
+    // Act
+    const error = errorFromNetworkFailure(Object.assign(new Error(message), { code }), {
+      host: 'embeddings.invalid:443',
+    });
+
+    // Assess
+    expect(error).toBeInstanceOf(UnreachableEndpointError);
+    expect(error.retryable).toBe(true);
+    expect(error.message).toBe(`could not reach the endpoint at embeddings.invalid:443: ${what} (${code})`);
+    expect(error).toMatchObject({ host: 'embeddings.invalid:443' });
+    expect(statusKey(error)).toBe('network');
+  });
+
+  it('keeps no raw server bytes of a parser error in the cause', () => {
+    // Prepare: node's HTTP parser errors carry the bytes it choked on.
+    const failure = Object.assign(new Error('Parse Error: Invalid header value char'), {
+      code: 'HPE_INVALID_HEADER_TOKEN',
+      rawPacket: Buffer.from('X-Echo: sk-secret-token-0123456789\r\n'),
+    });
+
+    // Act
+    const error = errorFromNetworkFailure(failure, { secrets: ['sk-secret-token-0123456789'] });
+
+    // Assess
+    expect(error.cause).toMatchObject({ code: 'HPE_INVALID_HEADER_TOKEN', message: failure.message });
+    expect(error.cause).not.toHaveProperty('rawPacket');
   });
 
   it.each([

@@ -6,8 +6,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createEmbedder } from '../../lambda/embed/createEmbedder.ts';
 import { statusKey } from '../../lambda/embed/errorFromResponse.ts';
 import { HttpEmbeddingsClient } from '../../lambda/embed/HttpEmbeddingsClient.ts';
-import { sendWithFetch, sendWithNodeHttp } from '../../lambda/embed/sendHttp.ts';
+import { MAX_ERROR_BODY_BYTES, sendWithFetch, sendWithNodeHttp } from '../../lambda/embed/sendHttp.ts';
 import { BadRequestError, InvalidResponseError, TransientEndpointError } from '../../lambda/errors.ts';
+import { type HugeAnswerProgress, streamHugeAnswer } from '../helpers/hugeAnswer.ts';
 import { failureOf } from './helpers/failureOf.ts';
 
 /** A loopback server answering every request with `handler`; closed after each test. */
@@ -210,4 +211,101 @@ describe('Function: sendWithNodeHttp', () => {
     // Assess
     await expect(act).rejects.toThrow('unsupported URL scheme ftp:');
   });
+});
+
+describe('Function: sendWithNodeHttp and sendWithFetch, bounded answers', () => {
+  const MAX = 1_048_576;
+  const senders = [
+    ['node:http', sendWithNodeHttp],
+    ['fetch', sendWithFetch(fetch)],
+  ] as const;
+
+  function exchange(url: string, maxBodyBytes = MAX) {
+    return {
+      url: `${url}/embeddings`,
+      method: 'GET',
+      headers: {},
+      signal: new AbortController().signal,
+      maxBodyBytes,
+    };
+  }
+
+  it.each(senders)('%s: stops reading a chunked 200 answer once it is over the cap', async (_name, send) => {
+    // Prepare: 500 MB offered, made up as it is sent.
+    let progress: HugeAnswerProgress | undefined;
+    const url = await serve((_request, response) => {
+      progress = streamHugeAnswer(response, 500_000_000);
+    });
+
+    // Act
+    const error = await failureOf(send(exchange(url)));
+
+    // Assess
+    expect(error).toBeInstanceOf(InvalidResponseError);
+    expect(error.message).toBe(
+      'the endpoint sent an answer larger than the 1.0 MiB this request can need (HTTP 200); not read further',
+    );
+    expect(statusKey(error)).toBe('200');
+    // The server stops soon after: socket buffers, not the whole answer.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(progress?.finished).toBe(false);
+    expect(progress?.sent).toBeLessThan(64 * MAX);
+  });
+
+  it.each(senders)(
+    '%s: refuses a 200 answer whose Content-Length is over the cap before reading it',
+    async (_name, send) => {
+      // Prepare: 3 GB announced.
+      let progress: HugeAnswerProgress | undefined;
+      const url = await serve((_request, response) => {
+        progress = streamHugeAnswer(response, 3_000_000_000, { announce: true });
+      });
+
+      // Act
+      const error = await failureOf(send(exchange(url)));
+
+      // Assess
+      expect(error).toBeInstanceOf(InvalidResponseError);
+      expect(error.message).toMatch(
+        /^the endpoint announced an answer of 2861\.0 MiB \(HTTP 200\), more than the 1\.0 MiB/,
+      );
+      expect(progress?.finished).toBe(false);
+    },
+  );
+
+  it('refuses a gzip answer that expands past the cap', async () => {
+    // Prepare: 64 MiB of zeros gzip to about 64 KiB.
+    const bomb = gzipSync(Buffer.alloc(64 * MAX));
+    const url = await serve((_request, response) => {
+      response.writeHead(200, { 'Content-Encoding': 'gzip' }).end(bomb);
+    });
+
+    // Act
+    const error = await failureOf(sendWithNodeHttp(exchange(url)));
+
+    // Assess
+    expect(error).toBeInstanceOf(InvalidResponseError);
+    expect(error.message).toMatch(
+      /^the endpoint sent an answer larger than the 1\.0 MiB this request can need \(HTTP 200\)/,
+    );
+  });
+
+  it.each(senders)(
+    '%s: keeps the first 64 KiB of a long error body, marked truncated',
+    async (_name, send) => {
+      // Prepare
+      const url = await serve((_request, response) => {
+        response.writeHead(503).end(`upstream down ${'x'.repeat(4 * MAX)}`);
+      });
+
+      // Act
+      const reply = await send(exchange(url));
+
+      // Assess
+      expect(reply.status).toBe(503);
+      expect(reply.body.length).toBe(MAX_ERROR_BODY_BYTES);
+      expect(reply.truncated).toBe(true);
+      expect(reply.body.subarray(0, 13).toString()).toBe('upstream down');
+    },
+  );
 });

@@ -4,7 +4,7 @@ import { LocalStore } from '../../lambda/store/LocalStore.ts';
 
 /**
  * A real `LocalStore` that also records its writes and deletes, by file name
- * (`put usage.json`, `putStream errors.jsonl`, `delete a,b`), to assert order.
+ * (`put usage.json`, `putStream errors.jsonl`, `rename a b`, `delete a,b`), to assert order.
  */
 export class RecordingLocalStore extends LocalStore {
   readonly calls: string[] = [];
@@ -20,6 +20,11 @@ export class RecordingLocalStore extends LocalStore {
   ): Promise<{ bytes: number }> {
     this.calls.push(`putStream ${path.basename(uri)}`);
     return super.putStream(uri, body);
+  }
+
+  override async rename(fromUri: string, toUri: string): Promise<void> {
+    this.calls.push(`rename ${path.basename(fromUri)} ${path.basename(toUri)}`);
+    return super.rename(fromUri, toUri);
   }
 
   override async delete(uris: readonly string[]): Promise<void> {

@@ -84,7 +84,7 @@ describe('Function: handler (bundled as deployed)', () => {
     // Assess
     expect(stdout).toContain('RESULT {"batchItemFailures":[]}');
     const manifest = JSON.parse(
-      new TextDecoder().decode(await s3.getBytes(BUCKET, 'output/bundle run/ä+b/manifest.json')),
+      new TextDecoder().decode(await s3.getBytes(BUCKET, 'output/bundle run/ä+b.csv/manifest.json')),
     );
     expect(manifest).toMatchObject({ rows: 2, dimensions: 16, source: { etag } });
     expect(stdout).toContain('"message":"embedded"');

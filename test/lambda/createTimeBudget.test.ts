@@ -2,16 +2,19 @@ import { describe, expect, it } from 'vitest';
 import { createTimeBudget } from '../../lambda/lambda/createTimeBudget.ts';
 
 describe('Function: createTimeBudget', () => {
-  it('fires the signal the margin before the remaining time runs out', async () => {
+  it('fires stop the margin before the remaining time runs out, and the hard signal a third of it before', async () => {
     // Prepare
-    const budget = createTimeBudget({ getRemainingTimeInMillis: () => 1_050 }, 1_000);
+    const budget = createTimeBudget({ getRemainingTimeInMillis: () => 1_050 }, 900);
 
     // Act
     const before = budget.expired;
+    await new Promise((resolve) => budget.stop.addEventListener('abort', resolve, { once: true }));
+    const hardAtStop = budget.signal.aborted;
     await new Promise((resolve) => budget.signal.addEventListener('abort', resolve, { once: true }));
 
     // Assess
     expect(before).toBe(false);
+    expect(hardAtStop).toBe(false);
     expect(budget.expired).toBe(true);
     expect(budget.remainingMs()).toBe(0);
     budget.dispose();
@@ -23,6 +26,7 @@ describe('Function: createTimeBudget', () => {
 
     // Assess
     expect(budget.expired).toBe(true);
+    expect(budget.signal.aborted).toBe(true);
     budget.dispose();
   });
 

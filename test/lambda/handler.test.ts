@@ -128,7 +128,7 @@ describe('Function: handler', () => {
 
     // Assess
     expect(failures(response)).toEqual([]);
-    const out = await readOutput('output/catalog 2024/ü+products/');
+    const out = await readOutput('output/catalog 2024/ü+products.csv/');
     expect(out.rows.map((row) => row.id)).toEqual(rows.map(([id]) => id));
     for (const [i, row] of out.rows.entries()) {
       expect(row.text).toBe(rows[i]?.[1]);
@@ -182,7 +182,7 @@ describe('Function: handler', () => {
     expect(logged('embedded')[0]).toMatchObject({
       key: 'input/metrics/m.jsonl',
       rows: { read: 7, embedded: 7 },
-      outputDir: `s3://${BUCKET}/output/metrics/m/`,
+      outputDir: `s3://${BUCKET}/output/metrics/m.jsonl/`,
     });
   });
 
@@ -201,15 +201,15 @@ describe('Function: handler', () => {
 
     // Assess
     expect(failures(response)).toEqual([]);
-    expect((await readOutput('output/multi/a/')).rows.map((row) => row.id)).toEqual([
+    expect((await readOutput('output/multi/a.csv.gz/')).rows.map((row) => row.id)).toEqual([
       'a-1',
       'a-2',
       'a-3',
       'a-4',
       'a-5',
     ]);
-    expect((await readOutput('output/multi/b/')).rows).toHaveLength(3);
-    expect((await readOutput('output/multi/c d/')).rows).toHaveLength(4);
+    expect((await readOutput('output/multi/b.ndjson/')).rows).toHaveLength(3);
+    expect((await readOutput('output/multi/c d.jsonl/')).rows).toHaveLength(4);
   });
 
   it('skips a redelivered event whose output is complete, logging already complete', async () => {
@@ -218,7 +218,7 @@ describe('Function: handler', () => {
     const { handler, secretReads } = newHandler();
     const event = sqsEvent(sqsS3Message([object], 'dup'));
     await handler(event, lambdaContext());
-    const first = await readOutput('output/twice/x/');
+    const first = await readOutput('output/twice/x.csv/');
     const requestsBefore = server.stats.requests;
 
     // Act
@@ -226,7 +226,7 @@ describe('Function: handler', () => {
 
     // Assess
     expect(failures(response)).toEqual([]);
-    const second = await readOutput('output/twice/x/');
+    const second = await readOutput('output/twice/x.csv/');
     expect(second.manifest).toEqual(first.manifest);
     expect(second.rows.map((row) => row.id)).toEqual(products(12, 'x').map(([id]) => id));
     expect(server.stats.requests).toBe(requestsBefore);
@@ -247,12 +247,12 @@ describe('Function: handler', () => {
 
     // Assess
     expect(failures(response)).toEqual([]);
-    const out = await readOutput('output/changed/x/');
+    const out = await readOutput('output/changed/x.csv/');
     expect(out.manifest).toMatchObject({ source: { etag: fresh.etag } });
     expect(out.rows.map((row) => row.id)).toEqual(['new-1', 'new-2', 'new-3', 'new-4', 'new-5']);
   });
 
-  it('yields one complete output without duplicates when two deliveries run at once', async () => {
+  it('lets one of two deliveries that run at once write the folder; the other fails as busy and its retry finds it complete', async () => {
     // Prepare
     const rows = products(60, 'c');
     const object = await upload('input/race/r.csv', csv(rows));
@@ -266,12 +266,22 @@ describe('Function: handler', () => {
       containerA.handler(event, lambdaContext()),
       containerB.handler(event, lambdaContext()),
     ]);
+    const retried = await containerB.handler(event, lambdaContext());
 
     // Assess
-    expect(responses.flatMap(failures)).toEqual([]);
-    // Both really ran (neither found a complete output to skip), so their writes overlapped.
-    expect(logged('embedded')).toHaveLength(2);
-    const out = await readOutput('output/race/r/');
+    expect(responses.flatMap(failures)).toEqual(['race']);
+    expect(logged('embedded')).toHaveLength(1);
+    // fauxqs ignores If-None-Match, so the two may both take the lease before either reads it back;
+    // then the one that lost it finds out before its commit. S3 itself lets only one create it.
+    expect(logged('failed')[0]).toMatchObject({
+      error: {
+        name: 'OutputBusyError',
+        message: expect.stringMatching(/being written by another run|lost the lock/),
+      },
+    });
+    expect(failures(retried)).toEqual([]);
+    expect(logged('already complete')).toHaveLength(1);
+    const out = await readOutput('output/race/r.csv/');
     expect(out.rows.map((row) => row.id)).toEqual(rows.map(([id]) => id));
     const listed = out.manifest.parts.map((part) => part.uri.slice(part.uri.lastIndexOf('/') + 1));
     expect(out.files.filter((file) => file.startsWith('part-')).sort()).toEqual(listed.sort());
@@ -281,8 +291,8 @@ describe('Function: handler', () => {
   it('replaces the leftovers of a crashed attempt instead of mixing them in', async () => {
     // Prepare
     const object = await upload('input/crashed/y.csv', csv(products(8, 'y')));
-    await s3.putObject(BUCKET, 'output/crashed/y/part-00000.parquet', 'half-written garbage');
-    await s3.putObject(BUCKET, 'output/crashed/y/part-00007.parquet', 'a part of a longer, older run');
+    await s3.putObject(BUCKET, 'output/crashed/y.csv/part-00000.parquet', 'half-written garbage');
+    await s3.putObject(BUCKET, 'output/crashed/y.csv/part-00007.parquet', 'a part of a longer, older run');
     const { handler } = newHandler();
 
     // Act
@@ -290,7 +300,7 @@ describe('Function: handler', () => {
 
     // Assess
     expect(failures(response)).toEqual([]);
-    const out = await readOutput('output/crashed/y/');
+    const out = await readOutput('output/crashed/y.csv/');
     expect(out.files.filter((file) => file.startsWith('part-'))).toEqual(['part-00000.parquet']);
     expect(out.rows.map((row) => row.id)).toEqual(products(8, 'y').map(([id]) => id));
   });
@@ -315,8 +325,8 @@ describe('Function: handler', () => {
     // Assess
     expect(fault.broken).toBe(1);
     expect(failures(response)).toEqual(['flaky']);
-    expect(await hasManifest('output/flaky/big/')).toBe(false);
-    expect(await hasManifest('output/flaky/small/')).toBe(true);
+    expect(await hasManifest('output/flaky/big.csv/')).toBe(false);
+    expect(await hasManifest('output/flaky/small.csv/')).toBe(true);
     expect(logged('failed')[0]).toMatchObject({ key: 'input/flaky/big.csv', messageId: 'flaky' });
 
     // Act: SQS delivers the failed message again
@@ -324,7 +334,7 @@ describe('Function: handler', () => {
 
     // Assess
     expect(failures(retry)).toEqual([]);
-    const out = await readOutput('output/flaky/big/');
+    const out = await readOutput('output/flaky/big.csv/');
     expect(out.rows).toHaveLength(3000);
     expect(new Set(out.rows.map((row) => row.id)).size).toBe(3000);
     client.destroy();
@@ -350,7 +360,7 @@ describe('Function: handler', () => {
     // Assess
     expect(failures(response)).toEqual([]);
     expect(server.stats.requests).toBe(requestsBefore);
-    expect(await s3.listKeys(BUCKET, 'output/some/part/')).toEqual([]);
+    expect(await s3.listKeys(BUCKET, 'output/some/part.csv/')).toEqual([]);
     expect(await s3.listKeys(BUCKET, 'output/elsewhere')).toEqual([]);
     expect(logged('ignored').map((line) => line.reason)).toEqual([
       's3:TestEvent',
@@ -373,10 +383,10 @@ describe('Function: handler', () => {
 
     // Assess
     expect(failures(response)).toEqual(['garbage']);
-    expect(await hasManifest('output/mixed/ok/')).toBe(true);
+    expect(await hasManifest('output/mixed/ok.csv/')).toBe(true);
   });
 
-  it('fails with the time-limit message and no manifest when the budget runs out', async () => {
+  it('with no queue to continue on, fails with the time-limit message, no manifest and a checkpoint when the budget runs out', async () => {
     // Prepare
     const slow = await startLocalServer({ apiKey: TOKEN, dimensions: DIMENSIONS, latencyMs: 150 });
     try {
@@ -394,11 +404,12 @@ describe('Function: handler', () => {
       // Assess
       expect(Date.now() - started).toBeLessThan(5_000);
       expect(failures(response)).toEqual(['slow']);
-      expect(await hasManifest('output/slow/long/')).toBe(false);
+      expect(await hasManifest('output/slow/long.csv/')).toBe(false);
       const failed = logged('failed')[0] as { error?: { message?: string } } | undefined;
       expect(failed?.error?.message).toMatch(
-        /^input\/slow\/long\.csv could not finish within the Lambda time limit \(\d+ rows done\); large files need the distributed path$/,
+        /^input\/slow\/long\.csv could not finish within the Lambda time limit \(\d+ records done and checkpointed\); the retry resumes from there$/,
       );
+      expect(await s3.getBytes(BUCKET, 'output/slow/long.csv/_scratch/checkpoint.json')).toBeDefined();
     } finally {
       await slow.close();
     }
@@ -416,7 +427,9 @@ describe('Function: handler', () => {
     // Assess
     expect(failures(response)).toEqual(['late']);
     expect(server.stats.requests).toBe(requestsBefore);
-    expect(String((logged('failed')[0]?.error as { message?: string })?.message)).toContain('(0 rows done)');
+    expect(String((logged('failed')[0]?.error as { message?: string })?.message)).toContain(
+      '(0 records done',
+    );
   });
 
   it('processes a plain S3 event and throws when one of its records fails', async () => {
@@ -431,9 +444,9 @@ describe('Function: handler', () => {
 
     // Assess
     expect(ok).toBeUndefined();
-    expect(await hasManifest('output/direct/good/')).toBe(true);
+    expect(await hasManifest('output/direct/good.csv/')).toBe(true);
     await expect(attempt).rejects.toThrow(/text/);
-    expect(await hasManifest('output/direct/bad/')).toBe(false);
+    expect(await hasManifest('output/direct/bad.csv/')).toBe(false);
   });
 
   it('keeps the token out of every log line, error, usage.json and manifest.json', async () => {
@@ -448,8 +461,8 @@ describe('Function: handler', () => {
     const response = await handler(sqsEvent(sqsS3Message([object])), lambdaContext());
     const denied = await wrongKey.handler(sqsEvent(sqsS3Message([refused], 'denied')), lambdaContext());
     await refusing.close();
-    const usage = new TextDecoder().decode(await s3.getBytes(BUCKET, 'output/secret/s/usage.json'));
-    const manifest = new TextDecoder().decode(await s3.getBytes(BUCKET, 'output/secret/s/manifest.json'));
+    const usage = new TextDecoder().decode(await s3.getBytes(BUCKET, 'output/secret/s.csv/usage.json'));
+    const manifest = new TextDecoder().decode(await s3.getBytes(BUCKET, 'output/secret/s.csv/manifest.json'));
 
     // Assess
     expect(failures(response)).toEqual([]);
@@ -508,7 +521,7 @@ describe('Function: handler (the exported entry point)', () => {
 
     // Assess
     expect(failures(response)).toEqual([]);
-    expect(await s3.getBytes(BUCKET, 'output/wired/w/manifest.json')).toBeDefined();
+    expect(await s3.getBytes(BUCKET, 'output/wired/w.csv/manifest.json')).toBeDefined();
     expect(output.text()).not.toContain(TOKEN);
   });
 });

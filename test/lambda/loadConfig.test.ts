@@ -108,6 +108,15 @@ describe('Function: loadConfig', () => {
     ],
     [{ EMBEDDINGS_BASE_URL: 'ftp://x' }, 'Expected `EMBEDDINGS_BASE_URL` to be an http(s) URL, got ftp://x'],
     [
+      { EMBEDDINGS_BASE_URL: 'htp://alice:PaSsWoRd42@host/v1' },
+      'Expected `EMBEDDINGS_BASE_URL` to be an http(s) URL, got htp://[redacted]@host/v1',
+    ],
+    [
+      { EMBEDDINGS_BASE_URL: 'https://alice:PaSsWoRd42@host/v1' },
+      'Expected `EMBEDDINGS_BASE_URL` without credentials (got https://[redacted]@host/v1)',
+    ],
+    [{ EMBED_MAX_RETRY_WAIT: '0' }, 'Expected `EMBED_MAX_RETRY_WAIT` to be a positive number, got "0"'],
+    [
       { EMBEDDINGS_API_KEY_SECRET_ARN: 'my-secret' },
       '`EMBEDDINGS_API_KEY_SECRET_ARN` to be a Secrets Manager ARN',
     ],

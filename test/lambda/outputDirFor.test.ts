@@ -5,12 +5,12 @@ const layout = { inputPrefix: 'input/', outputPrefix: 'output/' };
 
 describe('Function: outputDirFor', () => {
   it.each([
-    ['input/a/b/x.csv', 's3://bkt/output/a/b/x/'],
-    ['input/x.jsonl', 's3://bkt/output/x/'],
-    ['input/y.ndjson.gz', 's3://bkt/output/y/'],
-    ['input/z.CSV.GZ', 's3://bkt/output/z/'],
-    ['input/my file+ü.csv', 's3://bkt/output/my file+ü/'],
-    ['input/v1.2/data.csv', 's3://bkt/output/v1.2/data/'],
+    ['input/a/b/x.csv', 's3://bkt/output/a/b/x.csv/'],
+    ['input/x.jsonl', 's3://bkt/output/x.jsonl/'],
+    ['input/y.ndjson.gz', 's3://bkt/output/y.ndjson.gz/'],
+    ['input/z.CSV.GZ', 's3://bkt/output/z.CSV.GZ/'],
+    ['input/my file+ü.csv', 's3://bkt/output/my file+ü.csv/'],
+    ['input/v1.2/data.csv', 's3://bkt/output/v1.2/data.csv/'],
   ])('maps %s to %s', (key, dir) => {
     // Act & Assess
     expect(outputDirFor('bkt', key, layout)).toEqual({ outputDir: dir });
@@ -33,7 +33,7 @@ describe('Function: outputDirFor', () => {
     const whole = { inputPrefix: '', outputPrefix: 'vectors/' };
 
     // Act & Assess
-    expect(outputDirFor('b', 'data/x.csv', whole)).toEqual({ outputDir: 's3://b/vectors/data/x/' });
+    expect(outputDirFor('b', 'data/x.csv', whole)).toEqual({ outputDir: 's3://b/vectors/data/x.csv/' });
     expect(outputDirFor('b', 'vectors/data/x/part.csv', whole)).toEqual({
       skip: 'under OUTPUT_PREFIX vectors/',
     });

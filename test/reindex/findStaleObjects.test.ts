@@ -68,6 +68,9 @@ function memoryStore(
     put: unused,
     putStream: unused,
     copy: unused,
+    rename: unused,
+    putIfAbsent: unused,
+    putIfMatch: unused,
     delete: unused,
   };
   return { store, stats };
@@ -90,9 +93,9 @@ describe('Function: findStaleObjects', () => {
       { uri: `s3://${BUCKET}/input/readme.md`, etag: 'e-r', bytes: 50 },
     ];
     const texts = new Map([
-      [`s3://${BUCKET}/output/a/manifest.json`, manifest('input/a.csv', 'e-a')],
-      [`s3://${BUCKET}/output/b/manifest.json`, manifest('input/b.jsonl.gz', 'e-b1')],
-      [`s3://${BUCKET}/output/d/manifest.json`, manifest('input/d.csv', 'e-d', 'older')],
+      [`s3://${BUCKET}/output/a.csv/manifest.json`, manifest('input/a.csv', 'e-a')],
+      [`s3://${BUCKET}/output/b.jsonl.gz/manifest.json`, manifest('input/b.jsonl.gz', 'e-b1')],
+      [`s3://${BUCKET}/output/d.csv/manifest.json`, manifest('input/d.csv', 'e-d', 'older')],
     ]);
     const { store, stats } = memoryStore(objects, texts);
 
@@ -107,7 +110,7 @@ describe('Function: findStaleObjects', () => {
         key: 'input/b.jsonl.gz',
         etag: 'e-b2',
         size: 20,
-        outputDir: `s3://${BUCKET}/output/b/`,
+        outputDir: `s3://${BUCKET}/output/b.jsonl.gz/`,
         reason: 'source changed',
       },
       {
@@ -115,7 +118,7 @@ describe('Function: findStaleObjects', () => {
         key: 'input/c.csv',
         etag: 'e-c',
         size: 30,
-        outputDir: `s3://${BUCKET}/output/c/`,
+        outputDir: `s3://${BUCKET}/output/c.csv/`,
         reason: 'no complete output',
       },
       {
@@ -123,7 +126,7 @@ describe('Function: findStaleObjects', () => {
         key: 'input/d.csv',
         etag: 'e-d',
         size: 40,
-        outputDir: `s3://${BUCKET}/output/d/`,
+        outputDir: `s3://${BUCKET}/output/d.csv/`,
         reason: 'output made with model older',
       },
     ]);
@@ -170,7 +173,7 @@ describe('Function: findStaleObjects', () => {
       etag: 'e',
       bytes: 1,
     }));
-    const { store } = memoryStore(objects, new Map(), { failOn: '/f13/' });
+    const { store } = memoryStore(objects, new Map(), { failOn: '/f13.csv/' });
 
     // Act
     const error = await collect(findStaleObjects({ store, bucket: BUCKET, config: CONFIG })).catch(

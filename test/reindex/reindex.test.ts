@@ -137,7 +137,7 @@ describe('Function: reindex (scheduled), against local S3 and SQS', () => {
       await upload(bucket, key('notes.txt'), 'not an input');
       await upload(bucket, 'output/stray.csv', csv('stray', 1));
       const listed = (await s3.listKeys(bucket, inputPrefix)).length;
-      expect((await manifestOf(bucket, outputOf('other model')))?.model).toBe(OLD_MODEL);
+      expect((await manifestOf(bucket, outputOf('other model.csv')))?.model).toBe(OLD_MODEL);
 
       // Act
       const result = await reindexHandler(bucket, inputPrefix, queue)({}, lambdaContext(300_000));
@@ -169,10 +169,10 @@ describe('Function: reindex (scheduled), against local S3 and SQS', () => {
       // Assess: every input's output is complete and current.
       expect(failures(response)).toEqual([]);
       for (const [object, folder, rows] of [
-        [current, 'current', 5],
-        [changed, 'changed', 4],
-        [otherModel, 'other model', 2],
-        [fresh, 'new files/ä+b c', 2],
+        [current, 'current.csv', 5],
+        [changed, 'changed.csv', 4],
+        [otherModel, 'other model.csv', 2],
+        [fresh, 'new files/ä+b c.jsonl', 2],
       ] as const) {
         expect(await manifestOf(bucket, outputOf(folder)), folder).toMatchObject({
           source: { uri: `s3://${bucket}/${object.key}`, etag: object.etag },

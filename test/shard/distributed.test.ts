@@ -158,7 +158,7 @@ describe('Integration: planner -> concurrent shard workers -> finaliser (local S
   ])('gives the %s file row for row the output of one single-invocation run', async (_format, key, body) => {
     // Prepare
     const object = await s3.putObject(BUCKET, key, body);
-    const name = key.slice('input/big/'.length).replace(/\.\w+$/, '');
+    const name = key.slice('input/big/'.length);
     const single = await runSingle(`s3://${BUCKET}/${key}`, `s3://${BUCKET}/reference/${name}/`);
 
     // Act
@@ -210,7 +210,7 @@ describe('Integration: planner -> concurrent shard workers -> finaliser (local S
     // Act
     const retried = await handlers.shard(items[1]!, lambdaContext());
     const first = await handlers.finalise(summary, lambdaContext());
-    const manifest = await s3.getBytes(BUCKET, 'output/again/products/manifest.json');
+    const manifest = await s3.getBytes(BUCKET, 'output/again/products.csv/manifest.json');
     const again = await handlers.finalise(summary, lambdaContext());
 
     // Assess
@@ -218,31 +218,38 @@ describe('Integration: planner -> concurrent shard workers -> finaliser (local S
     expect(server.stats.requests).toBe(requestsBefore);
     expect(first.status).toBe('finalised');
     expect(again).toEqual({ status: 'already finalised', manifestUri: first.manifestUri });
-    expect(await s3.getBytes(BUCKET, 'output/again/products/manifest.json')).toEqual(manifest);
+    expect(await s3.getBytes(BUCKET, 'output/again/products.csv/manifest.json')).toEqual(manifest);
     await expect(handlers.shard(items[0]!, lambdaContext())).rejects.toThrow(/no plan/);
   });
 
-  it('removes the parts of an earlier single-invocation run and hides its manifest while shards run', async () => {
+  it('keeps an earlier single-invocation output complete while shards run, then replaces its parts', async () => {
     // Prepare: a complete earlier output of the same file, with more parts than the new run writes.
     const key = 'input/grown/products.csv';
     await s3.putObject(BUCKET, key, trickyCsv());
-    await runSingle(`s3://${BUCKET}/${key}`, `s3://${BUCKET}/output/grown/products/`);
-    await s3.putObject(BUCKET, 'output/grown/products/part-00099.parquet', 'an older, longer run');
+    await runSingle(`s3://${BUCKET}/${key}`, `s3://${BUCKET}/output/grown/products.csv/`);
+    await s3.putObject(BUCKET, 'output/grown/products.csv/part-00099.parquet', 'an older, longer run');
     const handlers = newShardHandlers();
     const { etag, size } = await s3.putObject(BUCKET, key, trickyCsv());
 
     // Act
     const summary = await handlers.plan({ bucket: BUCKET, key, etag, size }, lambdaContext());
-    const manifestWhilePlanned = await s3.getBytes(BUCKET, 'output/grown/products/manifest.json');
     const items = JSON.parse(
       new TextDecoder().decode(await s3.getBytes(BUCKET, summary.itemReader?.key ?? '')),
     ) as ShardTask[];
     await Promise.all(items.map((item) => handlers.shard(item, lambdaContext())));
+    const whileSharded = await readOutput('output/grown/products.csv/');
     await handlers.finalise(summary, lambdaContext());
 
-    // Assess
-    expect(manifestWhilePlanned).toBeUndefined();
-    const out = await readOutput('output/grown/products/');
+    // Assess: before the finaliser, the earlier output (and a stray part) as it was, shard parts out of sight
+    expect(whileSharded.manifest.parts.every((part) => /part-\d{5}\.parquet$/.test(part.uri))).toBe(true);
+    expect(whileSharded.rows).toHaveLength(Number(whileSharded.manifest.rows));
+    expect(whileSharded.files.filter((file) => file.startsWith('part-')).sort()).toEqual(
+      [
+        ...whileSharded.manifest.parts.map((part) => part.uri.slice(part.uri.lastIndexOf('/') + 1)),
+        'part-00099.parquet',
+      ].sort(),
+    );
+    const out = await readOutput('output/grown/products.csv/');
     expect(out.files.filter((file) => file.startsWith('part-')).sort()).toEqual(
       out.manifest.parts.map((part) => part.uri.slice(part.uri.lastIndexOf('/') + 1)).sort(),
     );

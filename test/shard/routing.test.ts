@@ -206,12 +206,12 @@ describe('Function: handler (routing large files)', () => {
     expect(size).toBeGreaterThan(2000);
     expect(failures(response)).toEqual([]);
     expect(calls).toEqual([{ bucket: BUCKET, key: 'input/large/a.csv', etag, size }]);
-    expect(await s3.listKeys(BUCKET, 'output/large/a/')).toEqual([]);
+    expect(await s3.listKeys(BUCKET, 'output/large/a.csv/')).toEqual([]);
     expect(logged('large file: run started')[0]).toMatchObject({
       key: 'input/large/a.csv',
       bytes: size,
       executionArn: 'arn:execution',
-      outputDir: `s3://${BUCKET}/output/large/a/`,
+      outputDir: `s3://${BUCKET}/output/large/a.csv/`,
     });
   });
 
@@ -269,7 +269,7 @@ describe('Function: handler (routing large files)', () => {
     // Assess
     expect(failures(response)).toEqual([]);
     expect(calls).toEqual([]);
-    const folder = `output/${key.slice('input/'.length).replace(/\.csv(\.gz)?$/, '')}/`;
+    const folder = `output/${key.slice('input/'.length)}/`;
     expect(await s3.getBytes(BUCKET, `${folder}manifest.json`)).toBeDefined();
   });
 
@@ -285,7 +285,7 @@ describe('Function: handler (routing large files)', () => {
 
     // Assess
     expect(failures(response)).toEqual([]);
-    expect(await s3.getBytes(BUCKET, 'output/nosfn/big/manifest.json')).toBeDefined();
+    expect(await s3.getBytes(BUCKET, 'output/nosfn/big.csv/manifest.json')).toBeDefined();
   });
 
   it('skips a large object whose output is already complete, without starting a run', async () => {

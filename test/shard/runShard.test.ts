@@ -53,7 +53,7 @@ async function plan(file: string, shardBytes = 200): Promise<{ tasks: ShardTask[
 }
 
 describe('Function: planLargeFile', () => {
-  it('writes the shard list and the plan, and removes what an earlier run left in _shards/', async () => {
+  it('writes the shard list and the plan, and removes what an earlier run left in _shards/, keeping the earlier output', async () => {
     // Prepare
     const file = path.join(root, 'products.csv');
     await store.put(file, csv(40));
@@ -79,7 +79,8 @@ describe('Function: planLargeFile', () => {
       startedAt: '2025-03-01T10:00:00.000Z',
     });
     expect((await readdir(path.join(out, '_shards'))).sort()).toEqual(['plan.json', 'shards.json']);
-    expect(await store.head(path.join(out, 'manifest.json'))).toBeUndefined();
+    // An earlier complete output stays in place until the finaliser commits the new one.
+    expect(await store.getText(path.join(out, 'manifest.json'))).toBe('{"version":1}');
   });
 
   it('fails before any shard runs when the CSV header has no text column', async () => {
@@ -173,7 +174,7 @@ describe('Function: runShard', () => {
       { record: 22, line: 23, id: 'r-22', reason: expect.stringContaining('empty text') },
     ]);
     expect(result.outputs.map((part) => path.basename(part.uri))).toEqual([
-      `part-${String(last.index).padStart(5, '0')}-00000.parquet`,
+      `part-${String(last.index).padStart(5, '0')}-00000.parquet.partial`,
     ]);
   });
 });

@@ -48,6 +48,17 @@ class FakeS3 implements ObjectStore {
   async delete(uris: readonly string[]) {
     this.calls.push(`delete ${uris.join(',')}`);
   }
+  async rename(from: string, to: string) {
+    this.calls.push(`rename ${from} ${to}`);
+  }
+  async putIfAbsent(uri: string) {
+    this.calls.push(`putIfAbsent ${uri}`);
+    return true;
+  }
+  async putIfMatch(uri: string) {
+    this.calls.push(`putIfMatch ${uri}`);
+    return true;
+  }
 }
 
 describe('Class: RoutingStore', () => {

@@ -58,33 +58,56 @@ describe('Class: ErrorsWriter', () => {
     expect(await readFile(uri, 'utf8')).toBe('');
   });
 
-  it('spills to a temp file past spillChars, streams it out and removes it', async () => {
+  it('writes segments to the store past spillChars, joins them in order and removes them', async () => {
     // Prepare
     const uri = path.join(dir, 'errors.jsonl');
     const store = new LocalStore();
     const recording = new RecordingLocalStore();
-    const errors = new ErrorsWriter(recording, uri, { spillChars: 1_000, tempDir: spillDir });
+    const errors = new ErrorsWriter(recording, uri, { spillChars: 1_000 });
     const records = Array.from({ length: 500 }, (_, i) => rejected(i + 1));
 
     // Act
     for (const record of records) await errors.add(record);
-    const spilled = await readdir(spillDir);
+    const segments = (await readdir(dir)).filter((name) => name.includes('.seg-'));
     const file = await errors.finish();
 
     // Assess
-    expect(spilled).toHaveLength(1);
-    expect(recording.calls).toEqual(['putStream errors.jsonl']);
+    expect(segments.length).toBeGreaterThan(1);
+    const others = recording.calls.filter((call) => !call.startsWith('put errors.jsonl.seg-'));
+    expect(others[0]).toBe('putStream errors.jsonl');
+    expect(others[1]).toMatch(/^delete (errors\.jsonl\.seg-\d{5},?)+$/);
+    expect(others).toHaveLength(2);
     const lines = (await store.getText(uri))?.split('\n').filter(Boolean) ?? [];
     expect(lines.map((line) => JSON.parse(line))).toEqual(records);
     expect(file.rows).toBe(500);
     expect(file.bytes).toBe(records.map(errorLine).join('').length);
-    expect(await readdir(spillDir)).toEqual([]);
+    expect(await readdir(dir)).toEqual(['errors.jsonl']);
   });
 
-  it('removes its temp file and writes nothing when aborted', async () => {
+  it('goes on after the segments of an earlier attempt, which a flush hands out for a checkpoint', async () => {
+    // Prepare: an attempt that flushed two records, then died
+    const uri = path.join(dir, 'errors.jsonl');
+    const store = new LocalStore();
+    const first = new ErrorsWriter(store, uri);
+    await first.addMany([rejected(1), rejected(2)]);
+    const earlier = await first.flush();
+
+    // Act
+    const resumed = new ErrorsWriter(store, uri, { earlier });
+    await resumed.add(rejected(3));
+    const file = await resumed.finish();
+
+    // Assess
+    expect(earlier.rows).toBe(2);
+    expect(file.rows).toBe(3);
+    const lines = (await store.getText(uri))?.split('\n').filter(Boolean) ?? [];
+    expect(lines.map((line) => JSON.parse(line))).toEqual([rejected(1), rejected(2), rejected(3)]);
+  });
+
+  it('keeps the segments written (a checkpoint may list them) and writes no file when aborted', async () => {
     // Prepare
     const uri = path.join(dir, 'errors.jsonl');
-    const errors = new ErrorsWriter(new LocalStore(), uri, { spillChars: 10, tempDir: spillDir });
+    const errors = new ErrorsWriter(new LocalStore(), uri, { spillChars: 10 });
     await errors.addMany([rejected(1), rejected(2)]);
 
     // Act
@@ -92,7 +115,7 @@ describe('Class: ErrorsWriter', () => {
 
     // Assess
     expect(await readdir(spillDir)).toEqual([]);
-    expect(await readdir(dir)).toEqual([]);
+    expect(await readdir(dir)).toEqual(['errors.jsonl.seg-00000']);
     await expect(errors.add(rejected(3))).rejects.toThrow('after finish()');
   });
 });
