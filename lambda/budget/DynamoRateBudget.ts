@@ -136,6 +136,8 @@ export class DynamoRateBudget implements PermitSource {
   readonly #baseLease: number;
   /** Times {@link #baseLease} the next lease asks for: grows while this process draws alone. */
   #scale = 1;
+  /** Where this process's last lease ended (its `requestsFullAt`). */
+  #lastEnd: number | undefined;
   #ready: Promise<void> | undefined;
   /** The state this process last wrote or read; undefined: read it first. */
   #state: BudgetState | undefined;
@@ -182,11 +184,20 @@ export class DynamoRateBudget implements PermitSource {
       await this.#ready;
     }
     for (let conflicts = 0; ; conflicts++) {
+      // A budget booked ahead (the busy case) takes an atomic ADD: one call, no lost writes.
+      if (
+        this.tpm === undefined &&
+        (this.#state?.requestsFullAt ?? Number.POSITIVE_INFINITY) >= this.#bookedFrom()
+      ) {
+        const appended = await this.#append(requests);
+        if (appended !== undefined) return appended;
+      }
       const state = this.#state ?? (await this.#read());
       const reservation = reserveSlots(state, this.#rate, requests, request.tokens, this.#now());
       const outcome = await this.#write(state, reservation.state);
       if (outcome === true) {
         this.#state = reservation.state;
+        this.#lastEnd = reservation.state.requestsFullAt;
         // Won at the first try: nobody else wrote since this process did, so it draws alone.
         this.#scale = conflicts === 0 ? Math.min(LONE_LEASE_FACTOR, this.#scale * 2) : 1;
         const at = this.#now();
@@ -204,6 +215,60 @@ export class DynamoRateBudget implements PermitSource {
           this.table,
         );
       }
+    }
+  }
+
+  /** The earliest `requestsFullAt` at which the next slot lies wholly in the booked future. */
+  #bookedFrom(): number {
+    return this.#now() + (this.burst - 1) * this.#intervalMs;
+  }
+
+  /**
+   * Appends `requests` slots to a budget booked ahead: while its next free
+   * slot lies in the future, GCRA's reservation is a plain addition of
+   * `requests` intervals, which DynamoDB does atomically, so concurrent
+   * processes never lose a write. Undefined when the budget was not booked
+   * ahead (idle, or no item yet): the caller reserves by read-modify-write.
+   */
+  async #append(requests: number): Promise<PermitLease | undefined> {
+    const span = requests * this.#intervalMs;
+    try {
+      const { Attributes } = await this.#guard('could not be written', () =>
+        this.#client.send(
+          new UpdateItemCommand({
+            TableName: this.table,
+            Key: { pk: { S: this.key } },
+            UpdateExpression: 'ADD requestsFullAt :span, version :one SET rps = :rps',
+            ConditionExpression: 'requestsFullAt >= :booked',
+            ExpressionAttributeValues: {
+              ':span': { N: String(span) },
+              ':one': { N: '1' },
+              ':rps': { N: String(this.rps) },
+              ':booked': { N: String(this.#bookedFrom()) },
+            },
+            ReturnValues: 'ALL_NEW',
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          }),
+        ),
+      );
+      const state = stateOf(Attributes);
+      const start = state.requestsFullAt - span;
+      // Alone: this lease begins where this process's last one ended.
+      const alone = this.#lastEnd !== undefined && Math.abs(start - this.#lastEnd) < 1e-3;
+      this.#scale = alone ? Math.min(LONE_LEASE_FACTOR, this.#scale * 2) : 1;
+      this.#state = state;
+      this.#lastEnd = state.requestsFullAt;
+      const first = start - (this.burst - 1) * this.#intervalMs;
+      const at = this.#now();
+      return {
+        delaysMs: Array.from({ length: requests }, (_, i) => first + i * this.#intervalMs - at),
+        graceMs: Math.max(this.#intervalMs, MIN_GRACE_MS),
+      };
+    } catch (error) {
+      if (!(error instanceof RateBudgetError) || !isConditionFailure(error.cause)) throw error;
+      const item = (error.cause as { Item?: Record<string, AttributeValue> }).Item;
+      this.#state = item === undefined ? undefined : stateOf(item);
+      return undefined;
     }
   }
 

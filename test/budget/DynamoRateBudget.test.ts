@@ -53,7 +53,7 @@ describe('Class: DynamoRateBudget', () => {
     expect(new DynamoRateBudget({ client, table: 'budget', rps: 5 }).leaseRequests).toBe(1);
   });
 
-  it('keeps many processes together within the rate: their writes conflict and are redone, never lost', async () => {
+  it('keeps many processes together within the rate, with about one call per lease and no write lost', async () => {
     // Prepare: eight budgets on one table, as eight processes would hold them.
     await ensureRateTable(dynamo.newClient(), 'budget-shared');
     const budgets = Array.from(
@@ -83,7 +83,9 @@ describe('Class: DynamoRateBudget', () => {
     expect(399 / spanSeconds).toBeLessThanOrEqual(50);
     expect(all[0]).toBeGreaterThanOrEqual(started - 5);
     const calls = budgets.reduce((sum, budget) => sum + budget.calls, 0);
-    expect(calls).toBeGreaterThan(80);
+    // Booked ahead, a lease is one atomic ADD; only leases that find the budget idle read and write.
+    expect(calls).toBeGreaterThanOrEqual(80);
+    expect(calls).toBeLessThan(120);
   });
 
   it('fails a lease with a retryable RateBudgetError naming the table when DynamoDB cannot be reached', async () => {
@@ -100,7 +102,7 @@ describe('Class: DynamoRateBudget', () => {
     expect((error as RateBudgetError).retryable).toBe(true);
     expect((error as RateBudgetError).table).toBe('budget-gone');
     expect((error as Error).message).toMatch(
-      /^rate budget table budget-gone could not be read \(.+\); no request was sent without a permit$/,
+      /^rate budget table budget-gone could not be (read|written) \(.+\); no request was sent without a permit$/,
     );
     dynamo = await startLocalDynamo();
   });
