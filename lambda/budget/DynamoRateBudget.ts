@@ -106,17 +106,22 @@ function stateOf(item: Record<string, AttributeValue> | undefined): BudgetState 
 /**
  * Implements {@link PermitSource} over one item of a DynamoDB table.
  *
- * A lease is one read-modify-write of the item: {@link reserveSlots} turns
- * the stored state into send times for up to {@link leaseRequests} requests,
- * and an `UpdateItem` conditional on the version read stores the new state.
- * When another process wrote first, the write fails, the state is read again
- * and the reservation redone. The last state written is kept, so a process
- * drawing alone needs one call per lease.
+ * A lease reserves send times for up to {@link leaseRequests} requests in
+ * one `UpdateItem`:
+ *
+ * - while the budget is booked ahead (its next free slot in the future, the
+ *   busy case), the reservation is an atomic `ADD` of whole intervals,
+ *   conditional on still being booked ahead: one call, no write lost;
+ * - otherwise (an idle budget, or a tokens/minute budget) it is a
+ *   read-modify-write: {@link reserveSlots} over the state last seen, written
+ *   conditionally on its version; when another process wrote first, the state
+ *   is read again (DynamoDB sends it with the failure) and the reservation redone.
  *
  * The rate is paced at {@link FIXED_RATE_PACE} of `rps`, as the local
  * limiter's is. Times are epoch ms from each process's clock, so the hosts'
- * clocks must agree to within a few ms (NTP does; Lambda's do). DynamoDB errors (after the SDK's own retries) reject the
- * lease with a {@link RateBudgetError}; nothing is granted without a write.
+ * clocks must agree to within a few ms (NTP does; Lambda's do). DynamoDB
+ * errors (after the SDK's own retries) reject the lease with a
+ * {@link RateBudgetError}; nothing is granted without a write.
  */
 export class DynamoRateBudget implements PermitSource {
   readonly rps: number;
