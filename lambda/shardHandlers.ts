@@ -1,6 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Context } from 'aws-lambda';
-import { rateBudgetOn } from './budget/DynamoRateBudget.ts';
+import { RATE_BUDGET_MAX_ATTEMPTS, rateBudgetOn } from './budget/DynamoRateBudget.ts';
 import {
   createShardHandlers,
   type FinaliseSummary,
@@ -27,9 +27,13 @@ function handlers(): ShardHandlers {
       store: new S3Store(createS3Client(process.env)),
       readSecret: (arn) => readSecret(arn),
       // RATE_TABLE (shard workers): the budget the job function draws on too.
-      rateBudget: rateBudgetOn(config.rateTable, () => (dynamo ??= new DynamoDBClient({})), {
-        burst: config.burst,
-      }),
+      rateBudget: rateBudgetOn(
+        config.rateTable,
+        () => (dynamo ??= new DynamoDBClient({ maxAttempts: RATE_BUDGET_MAX_ATTEMPTS })),
+        {
+          burst: config.burst,
+        },
+      ),
     });
   }
   return wired;

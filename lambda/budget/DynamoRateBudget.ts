@@ -43,6 +43,13 @@ export interface DynamoRateBudgetOptions {
   readonly now?: () => number;
 }
 
+/**
+ * Attempts the DynamoDB client makes of each call (its standard retry mode,
+ * exponential backoff with jitter): a few seconds of retries at most before a lease fails.
+ * The edges build the client with it; the SDK's retries are the one retry layer here.
+ */
+export const RATE_BUDGET_MAX_ATTEMPTS = 6;
+
 /** The default `key`. */
 export const DEFAULT_BUDGET_KEY = 'rate-budget#default';
 /** The default `leaseMs`: a fifth of a second of the budget per lease. */
@@ -185,7 +192,13 @@ export class DynamoRateBudget implements PermitSource {
   async lease(request: PermitRequest): Promise<PermitLease> {
     const requests = Math.max(1, Math.min(Math.floor(request.requests), this.leaseRequests));
     if (this.#createTable) {
-      this.#ready ??= this.#guard('could not be created', () => ensureRateTable(this.#client, this.table));
+      this.#ready ??= this.#guard('could not be created', () =>
+        ensureRateTable(this.#client, this.table),
+      ).catch((error: unknown) => {
+        // The next lease (a retry) tries again.
+        this.#ready = undefined;
+        throw error;
+      });
       await this.#ready;
     }
     for (let conflicts = 0; ; conflicts++) {

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { rateBudgetOn } from '../budget/DynamoRateBudget.ts';
+import { RATE_BUDGET_MAX_ATTEMPTS, rateBudgetOn } from '../budget/DynamoRateBudget.ts';
 import { createEmbedder } from '../embed/createEmbedder.ts';
 import type { BatchEmbedder } from '../embed/types.ts';
 import { ConfigError, isFatalForJob, JobInterruptedError } from '../errors.ts';
@@ -136,7 +136,11 @@ export function setUpJob(
     maxRetryWait: num('max-retry-wait'),
     onRetry: retryNotices(io),
     // DynamoDB from the SDK's standard settings (AWS_ENDPOINT_URL_DYNAMODB, region, credentials).
-    rateBudget: rateBudgetOn(str('rate-table'), () => new DynamoDBClient({}), { createTable: true }),
+    rateBudget: rateBudgetOn(
+      str('rate-table'),
+      () => new DynamoDBClient({ maxAttempts: RATE_BUDGET_MAX_ATTEMPTS }),
+      { createTable: true },
+    ),
   });
   return {
     inputs: positionals,

@@ -140,4 +140,25 @@ describe('Command: embed-batch run --rate-table (one budget for many processes)'
       `requests while all three ran: ${shares}`,
     ).toBeGreaterThanOrEqual(0.8);
   }, 120_000);
+
+  it('fails at once with one line naming the table when DynamoDB cannot be reached, having sent nothing', async () => {
+    // Prepare: DynamoDB gone.
+    const { file } = await input('unreachable', 5);
+    await dynamo.stop();
+
+    // Act
+    const result = await worker(file, 1);
+
+    // Assess
+    expect(result.status).toBe(1);
+    expect(result.stderr.filter((line) => line.startsWith('embed-batch: error:'))).toEqual([
+      expect.stringMatching(
+        new RegExp(
+          `: rate budget table ${TABLE} could not be created \\(.*ECONNREFUSED.*\\); no request was sent without a permit$`,
+        ),
+      ),
+    ]);
+    expect(server.stats.requests).toBe(0);
+    dynamo = await startLocalDynamo();
+  }, 60_000);
 });
