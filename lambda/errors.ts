@@ -195,10 +195,11 @@ export class JobInterruptedError extends EmbedBatchError {
 }
 
 /**
- * The shared rate budget (a DynamoDB table) could not be read or written, so
- * no permit to send was granted. Retryable: the table may answer next time;
- * until it does, no request goes out, so the endpoint's contract is never
- * exceeded in silence. Past the embedder's retries the job fails with it.
+ * The shared rate budget (a DynamoDB table) could not be read or written
+ * after the SDK's brief retries, so no permit to send was granted and the job
+ * fails with it: no request goes out without one, so the endpoint's contract
+ * is never exceeded in silence. Retryable: the table may answer when the job
+ * is tried again (an SQS redelivery, a rerun).
  */
 export class RateBudgetError extends EmbedBatchError {
   override readonly retryable = true;
