@@ -18,7 +18,16 @@ import { ReindexSchedule } from './ReindexSchedule.ts';
  * Key suffixes that start a job, one S3 notification each (a filter has one
  * suffix). S3 compares them case-sensitively: `data.CSV` starts nothing.
  */
-export const INPUT_SUFFIXES = ['.csv', '.jsonl', '.ndjson', '.csv.gz', '.jsonl.gz', '.ndjson.gz'] as const;
+export const INPUT_SUFFIXES = [
+  '.csv',
+  '.tsv',
+  '.jsonl',
+  '.ndjson',
+  '.csv.gz',
+  '.tsv.gz',
+  '.jsonl.gz',
+  '.ndjson.gz',
+] as const;
 
 /** Props of `EmbedBatchStack`. */
 export interface EmbedBatchStackProps extends StackProps {
@@ -149,7 +158,7 @@ export class EmbedBatchStack extends Stack {
       value: this.data.bucket.bucketName,
     });
     new CfnOutput(this, 'InputLocation', {
-      description: 'Upload .csv/.jsonl/.ndjson (or .gz) files here',
+      description: 'Upload .csv/.tsv/.jsonl/.ndjson (or .gz) files here',
       value: `s3://${this.data.bucket.bucketName}/${config.inputPrefix}`,
     });
     new CfnOutput(this, 'OutputLocation', {

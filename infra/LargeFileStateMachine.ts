@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { Aws, CfnResource, Duration, Stack, Validations } from 'aws-cdk-lib';
+import { ArnFormat, Aws, CfnResource, Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -229,7 +229,14 @@ export class LargeFileStateMachine extends Construct {
       stateName: 'EmbedShard',
       lambdaFunction: this.worker,
       payloadResponseOnly: true,
+      // The item stays the state's input, so a worker that ran short of time is invoked again with it.
+      resultPath: '$.result',
     });
+    // A worker short of time checkpoints and answers `continue`: run it again from there,
+    // so a shard never fails the Map for lack of time and overlapping runs only get slower.
+    const shardFinished = new sfn.Choice(this, 'ShardFinished', { stateName: 'ShardFinished' })
+      .when(sfn.Condition.stringEquals('$.result.status', 'continue'), shard)
+      .otherwise(new sfn.Succeed(this, 'ShardDone', { stateName: 'ShardDone' }));
     const shards = new ZeroToleranceDistributedMap(this, 'Shards', {
       stateName: 'Shards',
       itemReader: new sfn.S3JsonItemReader({
@@ -241,7 +248,7 @@ export class LargeFileStateMachine extends Construct {
       // Workers' results live in S3 (`_shards/`); the finaliser needs the plan summary only.
       resultPath: sfn.JsonPath.DISCARD,
     });
-    shards.itemProcessor(shard);
+    shards.itemProcessor(shard.next(shardFinished));
     const finalise = new tasks.LambdaInvoke(this, 'FinaliseOutput', {
       stateName: 'Finalise',
       lambdaFunction: this.finaliser,
@@ -324,8 +331,19 @@ export class LargeFileStateMachine extends Construct {
   /**
    * Lets the job function hand large objects to this state machine:
    * `STATE_MACHINE_ARN` and `LARGE_FILE_BYTES` in its environment, and
-   * `states:StartExecution` on this state machine only.
+   * `states:StartExecution` on this state machine only, and
+   * `states:DescribeExecution` on its executions.
    */
+  /** `arn:...:execution:<state machine name>:*`: every execution of this state machine. */
+  get executionArns(): string {
+    return Stack.of(this).formatArn({
+      service: 'states',
+      resource: 'execution',
+      resourceName: `${this.stateMachine.stateMachineName}:*`,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+  }
+
   routeFrom(job: lambda.Function, largeFileBytes: number): void {
     integerProp(largeFileBytes, 'largeFileBytes', 1);
     job.addEnvironment('STATE_MACHINE_ARN', this.stateMachine.stateMachineArn);
@@ -337,6 +355,23 @@ export class LargeFileStateMachine extends Construct {
         resources: [this.stateMachine.stateMachineArn],
       }),
     );
+    // An existing execution of a version is looked up: running (a duplicate) or ended (start the next attempt).
+    job.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'DescribeLargeFileRuns',
+        actions: ['states:DescribeExecution'],
+        resources: [this.executionArns],
+      }),
+    );
+    const machine = this.stateMachine.node.defaultChild;
+    if (job.role !== undefined && CfnResource.isCfnResource(machine)) {
+      const name = `<${Stack.of(this).getLogicalId(machine)}.Name>`;
+      Validations.of(job.role).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:${name}:*]`,
+        reason:
+          "states:DescribeExecution only, on this state machine's executions: a run's name is made at run time from the object version and an attempt number.",
+      });
+    }
   }
 
   #function(

@@ -6,7 +6,9 @@ import type { JobOptions, JobPorts, JobProgress, JobResult } from './pipelineTyp
 import { detectFormat } from './read/detectFormat.ts';
 import { ReadPosition } from './read/ReadPosition.ts';
 import { readRecords } from './read/readRecords.ts';
+import { skipRecords } from './read/skipRecords.ts';
 import { PreviousOutput } from './reuse/PreviousOutput.ts';
+import { basenameUri } from './store/uri.ts';
 import {
   emptyRequestStats,
   type InputRecord,
@@ -31,6 +33,7 @@ import { commitOutput, discardScratch, prepareOutput } from './write/OutputFolde
 import { outputKeyProblem, PARTIAL_SUFFIX, scratchPartName, scratchUri } from './write/OutputLayout.ts';
 import { defaultRowsPerPart, PartWriter, type PartWriterOptions, partFileName } from './write/PartWriter.ts';
 import { buildUsageReport, type UsageReport } from './write/UsageReport.ts';
+import { expectedDimensions, writeEmptyPart } from './write/writeEmptyPart.ts';
 
 /** Vectors kept for deduplication, in bytes; the entry count follows from the dimensions. */
 const DEDUP_CACHE_BYTES = 64 * 1024 * 1024;
@@ -66,7 +69,7 @@ export async function runJob(
   const now = ports.now ?? (() => new Date());
   const startedMs = performance.now();
   const { store, model } = ports;
-  const { format, gzip } = detectFormat(sourceUri);
+  const { format, gzip, delimiter } = detectFormat(sourceUri);
 
   // A missing source fails before the output folder is touched.
   const head = await store.head(sourceUri);
@@ -81,6 +84,7 @@ export async function runJob(
     const binding = bindingOf(head, model, options);
     let checkpoint = options.full ? undefined : await readCheckpoint(store, outputDir);
     if (checkpoint !== undefined && !sameBinding(checkpoint.binding, binding)) checkpoint = undefined;
+    if (checkpoint !== undefined) checkpoint = inFolder(checkpoint, outputDir);
     if (checkpoint === undefined) await discardScratch(store, outputDir);
     const startedAt = checkpoint ? new Date(checkpoint.started_at) : now();
     const createdAt = checkpoint ? new Date(checkpoint.created_at) : startedAt;
@@ -94,7 +98,7 @@ export async function runJob(
     done = checkpoint ? await PreviousOutput.over(store, oneFormat(checkpoint.parts)) : undefined;
 
     const cursor = checkpoint?.cursor;
-    const seek = cursor !== undefined && cursor.records > 0 && !gzip;
+    const seek = cursor !== undefined && cursor.records > 0 && !gzip && cursor.seekable !== false;
     const opened = seek
       ? await openFrom(store, sourceUri, cursor.byte, head.bytes)
       : await store.get(sourceUri);
@@ -114,6 +118,11 @@ export async function runJob(
       recordOffset: seek ? cursor.records : 0,
       lineOffset: seek ? cursor.lines : 0,
       position,
+      // Read on with the delimiter the first attempt sniffed at the start: the middle may look otherwise.
+      delimiter: checkpoint?.csv_delimiter ?? options.delimiter ?? delimiter,
+      encoding: options.encoding,
+      requireIdColumn: options.requireIdColumn,
+      onNotice: ports.onNotice,
     });
     // A gzip stream cannot be entered in the middle: decompress from the start, pass over what is done.
     if (cursor !== undefined && !seek && cursor.records > 0) records = skipRecords(records, cursor.records);
@@ -193,6 +202,19 @@ export async function runJob(
   }
 }
 
+/**
+ * The checkpoint with its files named in `dir`'s scratch folder: a relative
+ * `--out` is written as given, and the attempt that resumes may run from another folder.
+ */
+function inFolder(checkpoint: Checkpoint, dir: string): Checkpoint {
+  const here = (file: OutputFile): OutputFile => ({ ...file, uri: scratchUri(dir, basenameUri(file.uri)) });
+  return {
+    ...checkpoint,
+    parts: checkpoint.parts.map(here),
+    errors: { ...checkpoint.errors, segments: checkpoint.errors.segments.map(here) },
+  };
+}
+
 /** The part files of one format (Parquet when there are both), for reading vectors back. */
 function oneFormat(parts: readonly OutputFile[]): string[] {
   const parquet = parts.filter((part) => part.uri.includes('.parquet'));
@@ -206,15 +228,6 @@ async function openFrom(store: JobPorts['store'], uri: string, start: number, by
     return { info: info ?? { uri, bytes }, body: (async function* () {})() };
   }
   return store.get(uri, { start, end: bytes - 1 });
-}
-
-/** Drops the first `count` records (done by an earlier attempt). */
-async function* skipRecords(records: AsyncIterable<ReadResult>, count: number): AsyncGenerator<ReadResult> {
-  let seen = 0;
-  for await (const result of records) {
-    if (seen++ < count) continue;
-    yield result;
-  }
 }
 
 /** Where `embedRecordsToParts` writes, and what it stamps on the parts. */
@@ -238,7 +251,7 @@ export interface PartsTarget {
   /** Where the reader is, for the checkpoint's cursor. @default none (no cursor) */
   readonly position?: ReadPosition;
   /** The checkpoint this attempt resumes: its parts, errors and counters come first. @default none */
-  readonly resume?: Checkpoint;
+  readonly resume?: CheckpointProgress;
   /** About how many records the input holds, judged from a cursor (for the interruption message). @default none */
   readonly estimateRecords?: (cursor: Cursor) => number;
   /** Commits progress as the job goes. @default none */
@@ -252,7 +265,16 @@ export interface PartsTarget {
 /** What one checkpoint records of the job below the folder protocol. */
 export type CheckpointProgress = Pick<
   Checkpoint,
-  'cursor' | 'csv_header' | 'dimensions' | 'parts' | 'next_part' | 'errors' | 'rows' | 'tokens' | 'requests'
+  | 'cursor'
+  | 'csv_header'
+  | 'csv_delimiter'
+  | 'dimensions'
+  | 'parts'
+  | 'next_part'
+  | 'errors'
+  | 'rows'
+  | 'tokens'
+  | 'requests'
 >;
 
 /** What `embedRecordsToParts` wrote and counted. */
@@ -376,6 +398,7 @@ export async function embedRecordsToParts(
     records: rows.read,
     byte: position?.byte ?? 0,
     lines: position?.lines ?? 0,
+    seekable: position?.seekable ?? true,
   });
   const newEntry = (): Entry => ({ unit: { texts: [], done: Promise.resolve() }, records: [], end: drained });
 
@@ -453,6 +476,7 @@ export async function embedRecordsToParts(
     await hook.save({
       cursor: drained,
       csv_header: position?.header ?? resume?.csv_header ?? null,
+      csv_delimiter: position?.delimiter ?? resume?.csv_delimiter ?? null,
       dimensions: dimensions ?? null,
       parts: written,
       next_part: parts?.nextPart ?? resume?.next_part ?? 0,
@@ -534,7 +558,20 @@ export async function embedRecordsToParts(
       await drainHead();
     }
     if (ports.stop?.aborted) throw new JobInterruptedError(rows.read);
-    outputs = parts ? await parts.finish() : [];
+    // No embedded rows: one empty part with the full schema, so `part-*` readers find the columns.
+    if (!parts) dimensions ??= expectedDimensions(model);
+    outputs = parts
+      ? await parts.finish()
+      : await writeEmptyPart(store, outputDir, {
+          format: options.format,
+          dimensions,
+          model,
+          sourceUri,
+          keepColumns: options.keepColumns,
+          includeText: options.includeText,
+          createdAt: target.createdAt,
+          fileName: target.fileName,
+        });
     errorsFile = await errors.finish();
   } catch (error) {
     // Let requests in flight settle, keep every answer that came, in order, and commit them.

@@ -1,4 +1,6 @@
 import type { BatchEmbedder } from './embed/types.ts';
+import type { CsvDelimiter } from './read/CsvDelimiter.ts';
+import type { InputEncoding } from './read/transcodeToUtf8.ts';
 import type { ObjectStore } from './store/ObjectStore.ts';
 import type { OutputFormat } from './types.ts';
 import type { UsageReport } from './write/UsageReport.ts';
@@ -9,6 +11,8 @@ export interface JobOptions {
   readonly textColumn: string;
   /** @default 'id' */
   readonly idColumn: string;
+  /** The id column was named (`--id-column`): a file without it fails instead of being numbered. @default false */
+  readonly requireIdColumn?: boolean;
   /** @default [] */
   readonly keepColumns: readonly string[];
   /** @default 'parquet' */
@@ -33,7 +37,20 @@ export interface JobOptions {
   readonly full: boolean;
   /** Least time between two checkpoints of a running job. @default 10_000 */
   readonly checkpointIntervalMs?: number;
+  /** CSV field separator. @default sniffed from the header (tab for `.tsv`) */
+  readonly delimiter?: CsvDelimiter;
+  /** Text encoding of the inputs; a byte order mark wins. @default 'utf-8' */
+  readonly encoding?: InputEncoding;
+  /**
+   * Most rejected records a job may have and still succeed (`--max-rejected`):
+   * a count, or a share of the records read. The output is written either way;
+   * the caller decides the exit status (`exceedsMaxRejected`). @default no limit
+   */
+  readonly maxRejected?: MaxRejected;
 }
+
+/** `--max-rejected N` or `--max-rejected P%`. */
+export type MaxRejected = { readonly count: number } | { readonly percent: number };
 
 /** Progress of a running job, for the CLI's stderr and the handler's logs. */
 export interface JobProgress {
@@ -55,6 +72,8 @@ export interface JobPorts {
   readonly endpoint: string;
   readonly now?: () => Date;
   readonly onProgress?: (progress: JobProgress) => void;
+  /** Told what the reader decided on its own (a sniffed delimiter, a BOM's encoding); for stderr or logs. */
+  readonly onNotice?: (message: string) => void;
   /** Aborts the job at once (requests in flight are cancelled). */
   readonly signal?: AbortSignal;
   /**

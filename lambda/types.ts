@@ -19,9 +19,18 @@ export interface InputRecord {
   readonly id: string;
   /** Text to embed (never empty, never containing U+FFFD from bad UTF-8). */
   readonly text: string;
-  /** Kept columns (`--keep-columns`), by column name, as strings ('' when absent). */
-  readonly keep: Readonly<Record<string, string>>;
+  /**
+   * Kept columns (`--keep-columns`), by column name: strings ('' when absent),
+   * or the type given as `name:type` (null when absent).
+   */
+  readonly keep: Readonly<Record<string, KeptValue>>;
 }
+
+/** The type a kept column is written as (`--keep-columns price:number`). @default 'string' */
+export type KeptType = 'string' | 'number' | 'integer' | 'boolean' | 'list';
+
+/** A kept value: Utf8, Float64, Int64, Bool, List<Utf8>, or null (absent) for the non-string types. */
+export type KeptValue = string | number | bigint | boolean | readonly string[] | null;
 
 /** A record refused by the reader or the endpoint; one line of `errors.jsonl`. */
 export interface RejectedRecord {

@@ -1,3 +1,5 @@
+import { setMaxListeners } from 'node:events';
+
 /** Exit status of a process stopped by a signal: 128 + its number. */
 const STATUS: Readonly<Record<string, number>> = { SIGHUP: 129, SIGINT: 130, SIGTERM: 143 };
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
@@ -25,6 +27,8 @@ export class StopOnSignals {
   readonly #listener = (signal: NodeJS.Signals): void => this.#on(signal);
 
   constructor(options: StopOnSignalsOptions = {}) {
+    // Every request and wait of the job listens on these: more than the default ten at once is normal.
+    setMaxListeners(0, this.#stop.signal, this.#abort.signal);
     this.#graceMs = options.graceMs ?? 5_000;
     this.#exit = options.exit ?? ((status) => process.exit(status));
     for (const signal of SIGNALS) process.on(signal, this.#listener);

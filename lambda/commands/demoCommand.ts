@@ -1,4 +1,6 @@
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { ConfigError } from '../errors.ts';
 import { localOutputDir } from './expandInputs.ts';
 import type { Io } from './io.ts';
 import { runCommand } from './runCommand.ts';
@@ -7,13 +9,33 @@ import { similarityCommand } from './similarityCommand.ts';
 
 const DEMO_INPUT = fileURLToPath(new URL('../../fixtures/products.csv', import.meta.url));
 
+export const DEMO_USAGE = `Usage: embed-batch demo [--out DIR]
+
+Embeds fixtures/products.csv (offline unless EMBEDDINGS_API_KEY or EMBEDDINGS_BASE_URL is set),
+then shows a similarity and a search over the output. What \`npm start\` runs.
+  --out DIR   output root (default out)`;
+
 /**
  * `embed-batch demo` (what `npm start` runs): embeds the bundled product file,
  * then shows a similarity and a search over what it wrote. With no API key it
  * runs on the offline embedder, so it works on a fresh machine with no network.
  */
 export async function demoCommand(argv: readonly string[], io: Io): Promise<number> {
-  const out = argv[0] ?? 'out';
+  const { values, positionals } = parseArgs({
+    args: [...argv],
+    allowPositionals: true,
+    strict: true,
+    options: { out: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+  });
+  if (values.help === true) {
+    io.stdout(DEMO_USAGE);
+    return 0;
+  }
+  // `demo DIR` (the older form) still works.
+  if (positionals.length > 1 || (positionals.length === 1 && values.out !== undefined)) {
+    throw new ConfigError(`Expected at most one output folder\n${DEMO_USAGE}`);
+  }
+  const out = values.out ?? positionals[0] ?? 'out';
   const status = await runCommand([DEMO_INPUT, '--out', out, '--keep-columns', 'title,category'], io);
   if (status !== 0) return status;
   const outputDir = localOutputDir(DEMO_INPUT, out, io.cwd);

@@ -43,7 +43,10 @@ export async function expandInputs(
 ): Promise<ExpandedInputs> {
   const planned: PlannedInput[] = [];
   let skippedOutputs = 0;
-  const outRoot = isS3Uri(out) ? joinUri(out, '/') : path.resolve(cwd, out);
+  // A relative --out is relative to `cwd`; kept relative (to this process's folder) so messages stay short.
+  if (!isS3Uri(out) && !path.isAbsolute(out))
+    out = path.relative(process.cwd(), path.resolve(cwd, out)) || '.';
+  const outRoot = isS3Uri(out) ? joinUri(out, '/') : path.resolve(out);
   const listed = async (prefix: string, relativeOf: (uri: string) => string, what: string) => {
     const found = await listInputs(store, prefix, outRoot, relativeOf);
     skippedOutputs += found.skipped;

@@ -36,14 +36,16 @@ export function retryNotices(io: Io): (event: RetryEvent) => void {
   return new RetryAnnouncer((notice) => io.stderr(`${prefix}embed-batch: ${notice.line}`)).onRetry;
 }
 
-/** One line for stderr: what failed and why, never a stack for errors we raised on purpose. */
+/** One line for stderr: what failed and why (naming `context` once), never a stack for errors we raised on purpose. */
 export function errorLine(error: unknown, context?: string): string {
   const message =
     error instanceof EmbedBatchError || error instanceof Error
       ? error.message
       : `unexpected failure: ${String(error)}`;
   const oneLine = message.replace(/\s*\n\s*/g, ' ');
-  return `embed-batch: error: ${context ? `${context}: ` : ''}${oneLine}`;
+  // Most messages already name the file they are about: name it once.
+  const prefix = context && !oneLine.includes(context) ? `${context}: ` : '';
+  return `embed-batch: error: ${prefix}${oneLine}`;
 }
 
 /** Parses a numeric flag, or undefined when it was not given. */

@@ -3,6 +3,8 @@ import { createEmbedder } from '../embed/createEmbedder.ts';
 import { endpointConfig } from './endpointConfig.ts';
 import type { Io } from './io.ts';
 
+export const MODELS_USAGE = 'Usage: embed-batch models [--base-url URL]';
+
 /** `embed-batch models`: lists the endpoint's models (GET /models). */
 export async function modelsCommand(argv: readonly string[], io: Io): Promise<number> {
   const { values } = parseArgs({
@@ -10,7 +12,7 @@ export async function modelsCommand(argv: readonly string[], io: Io): Promise<nu
     options: { 'base-url': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
   });
   if (values.help) {
-    io.stdout('Usage: embed-batch models [--base-url URL]');
+    io.stdout(MODELS_USAGE);
     return 0;
   }
   const endpoint = endpointConfig({ baseUrl: values['base-url'] }, io.env);

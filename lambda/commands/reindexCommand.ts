@@ -7,6 +7,7 @@ import type { Io } from './io.ts';
 import {
   announceOffline,
   announceSkipped,
+  checkOutputFolder,
   exitStatusOf,
   JOB_FLAGS_USAGE,
   runPlanned,
@@ -33,7 +34,7 @@ export async function reindexCommand(argv: readonly string[], io: Io): Promise<n
 }
 
 async function reindex(argv: readonly string[], io: Io, signals: StopOnSignals): Promise<number> {
-  const setup = setUpJob(argv, io, { force: { type: 'boolean' } }, signals);
+  const setup = setUpJob(argv, io, { force: { type: 'boolean' } }, 'reindex', signals);
   if (setup.help) {
     io.stdout(REINDEX_USAGE);
     return 0;
@@ -43,8 +44,10 @@ async function reindex(argv: readonly string[], io: Io, signals: StopOnSignals):
     throw new ConfigError(`Expected exactly one prefix\n${REINDEX_USAGE}`);
   const force = setup.extra.force === true;
   const source = isS3Uri(prefix) && !prefix.endsWith('/') ? `${prefix}/` : prefix;
-  const out = setup.out ?? defaultOutput(source);
+  // `input` and `input/` are the same folder; only the default output needs to see the slash.
+  const out = setup.out ?? defaultOutput(source.endsWith('/') ? source : `${source}/`);
   const options = force ? { ...setup.options, full: true } : setup.options;
+  await checkOutputFolder(out, io.cwd);
   announceOffline(setup, io);
 
   const stale: PlannedInput[] = [];

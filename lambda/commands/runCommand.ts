@@ -1,17 +1,23 @@
+import { stat } from 'node:fs/promises';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { RATE_BUDGET_MAX_ATTEMPTS, rateBudgetOn } from '../budget/DynamoRateBudget.ts';
 import { createEmbedder } from '../embed/createEmbedder.ts';
 import type { BatchEmbedder } from '../embed/types.ts';
-import { ConfigError, isFatalForJob, JobInterruptedError } from '../errors.ts';
+import { ConfigError, EmbedBatchError, isFatalForJob, JobInterruptedError } from '../errors.ts';
 import { runJob } from '../pipeline.ts';
 import type { JobOptions } from '../pipelineTypes.ts';
-import { resolveJobOptions } from '../resolveJobOptions.ts';
+import { exceedsMaxRejected, resolveJobOptions } from '../resolveJobOptions.ts';
 import type { ObjectStore } from '../store/ObjectStore.ts';
+import { isS3Uri, joinUri } from '../store/uri.ts';
 import type { OutputFormat } from '../types.ts';
+import { ERRORS_FILE } from '../write/ErrorsWriter.ts';
+import type { UsageReport } from '../write/UsageReport.ts';
 import { createStore } from './createStore.ts';
 import { type EndpointConfig, endpointConfig } from './endpointConfig.ts';
 import { expandInputs, type PlannedInput } from './expandInputs.ts';
+import { flagError } from './flagError.ts';
 import { errorLine, type Io, numberFlag, retryNotices } from './io.ts';
 import { ProgressReporter } from './ProgressReporter.ts';
 import { StopOnSignals } from './StopOnSignals.ts';
@@ -21,9 +27,12 @@ export const JOB_FLAGS_USAGE = `Options (flags win over the environment):
   --out DIR               output root (run: default out)
   --model ID              EMBEDDINGS_MODEL, default BAAI/bge-m3 (local/feature-hash offline)
   --base-url URL          EMBEDDINGS_BASE_URL; with no key and no URL the offline embedder runs
-  --text-column NAME      default text
-  --id-column NAME        default id (the record number when absent)
-  --keep-columns a,b      columns carried into the output
+  --text-column NAME      default text; JSONL: a dotted path such as product.description
+  --id-column NAME        default id (the record number when absent; named, it must exist)
+  --keep-columns a,b      columns (or JSONL paths) carried into the output; name:number|integer|boolean|list types one
+  --delimiter C           CSV field separator: , ; tab | (default: sniffed from the header; tab for .tsv)
+  --encoding NAME         utf-8 (default), utf-16le, utf-16be, windows-1252, latin1; a BOM wins
+  --max-rejected N|P%     fail (exit 1, output still written) when more records are rejected
   --format parquet|arrow|both   default parquet
   --no-text               leave the text column out
   --batch-size N          max inputs per request
@@ -42,7 +51,9 @@ export const JOB_FLAGS_USAGE = `Options (flags win over the environment):
 
 export const RUN_USAGE = `Usage: embed-batch run <input...> [--out DIR|s3://bucket/prefix/] [options]
 
-Inputs: local files or folders, s3://bucket/key, s3://bucket/prefix/ (.csv, .jsonl, .ndjson, and .gz of them)
+Inputs: local files or folders, s3://bucket/key, s3://bucket/prefix/ (.csv, .tsv, .jsonl, .ndjson, and .gz of them)
+Exit status: 0 when every file completed and embedded something (or had no records); 1 when a
+file failed, every record of a file was rejected, or --max-rejected was exceeded.
 ${JOB_FLAGS_USAGE}`;
 
 const JOB_FLAGS = {
@@ -65,6 +76,9 @@ const JOB_FLAGS = {
   'timeout-ms': { type: 'string' },
   'max-retry-wait': { type: 'string' },
   'max-record-bytes': { type: 'string' },
+  delimiter: { type: 'string' },
+  encoding: { type: 'string' },
+  'max-rejected': { type: 'string' },
   full: { type: 'boolean' },
   'checkpoint-seconds': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -90,14 +104,17 @@ export function setUpJob(
   argv: readonly string[],
   io: Io,
   extraFlags: Record<string, { type: 'boolean' | 'string' }> = {},
+  command = 'run',
   signals?: StopOnSignals,
 ): JobSetup {
-  const { values, positionals } = parseArgs({
-    args: [...argv],
-    allowPositionals: true,
-    strict: true,
-    options: { ...JOB_FLAGS, ...extraFlags },
-  });
+  const flags = { ...JOB_FLAGS, ...extraFlags };
+  let parsed: ReturnType<typeof parseArgs<{ args: string[]; allowPositionals: true; options: typeof flags }>>;
+  try {
+    parsed = parseArgs({ args: [...argv], allowPositionals: true, strict: true, options: flags });
+  } catch (error) {
+    throw flagError(error, command, Object.keys(flags));
+  }
+  const { values, positionals } = parsed;
   const v = values as Record<string, string | boolean | undefined>;
   const str = (name: keyof typeof JOB_FLAGS): string | undefined => v[name] as string | undefined;
   const num = (name: keyof typeof JOB_FLAGS): number | undefined => numberFlag(str(name), `--${name}`);
@@ -108,6 +125,10 @@ export function setUpJob(
     baseUrl: endpoint.baseUrl,
     textColumn: str('text-column'),
     idColumn: str('id-column'),
+    requireIdColumn: str('id-column') !== undefined,
+    delimiter: str('delimiter'),
+    encoding: str('encoding'),
+    maxRejected: str('max-rejected'),
     keepColumns: str('keep-columns')
       ?.split(',')
       .map((c) => c.trim())
@@ -203,12 +224,19 @@ export async function runPlanned(
         onProgress: progress.update,
         stop: signals?.stop,
         signal: signals?.abort,
+        onNotice: (message) => io.stderr(`embed-batch: ${message}`),
       });
       progress.done();
       const { rows, requests, tokens, timing } = usage;
       io.stdout(
         `${sourceUri} -> ${outputDir} (${rows.embedded} rows embedded, ${rows.rejected} rejected, ${rows.deduplicated} deduplicated, ${rows.reused} reused; ${requests.sent} requests, ${requests.retried} retried; ${tokens.total} tokens; ${(timing.duration_ms / 1000).toFixed(1)} s)`,
       );
+      // The output is complete and stays; the status says the job did not do what it was for.
+      const unmet = await unmetExpectation(usage, outputDir, setup);
+      if (unmet !== undefined) {
+        failed++;
+        io.stderr(errorLine(new EmbedBatchError(unmet), sourceUri));
+      }
     } catch (error) {
       progress.done();
       if (error instanceof JobInterruptedError) {
@@ -247,16 +275,77 @@ export function announceSkipped(skippedOutputs: number, io: Io): void {
     );
 }
 
+/**
+ * Why a job that completed still failed, or undefined when it did its work:
+ * every record rejected (nothing to show for it; a file with no records at
+ * all is fine), or more rejected than `--max-rejected` allows.
+ */
+async function unmetExpectation(
+  usage: UsageReport,
+  outputDir: string,
+  setup: JobSetup,
+): Promise<string | undefined> {
+  const { rows } = usage;
+  const errorsUri = joinUri(outputDir, ERRORS_FILE);
+  if (rows.read > 0 && rows.embedded === 0) {
+    const first = await firstLine(setup.store, errorsUri);
+    const reason = first === undefined ? '' : ` (the first: ${first})`;
+    return `every record was rejected (${rows.rejected} of ${rows.read})${reason}; see ${errorsUri}`;
+  }
+  const over = exceedsMaxRejected(setup.options.maxRejected, rows);
+  return over === undefined ? undefined : `${over}; see ${errorsUri}`;
+}
+
+/** The `reason` of the first line of an errors file, reading no more of it than that line. */
+async function firstLine(store: ObjectStore, uri: string): Promise<string | undefined> {
+  try {
+    const { body } = await store.get(uri);
+    const pieces: Buffer[] = [];
+    for await (const chunk of body) {
+      const buffer = Buffer.from(chunk);
+      const newline = buffer.indexOf(0x0a);
+      pieces.push(newline === -1 ? buffer : buffer.subarray(0, newline));
+      if (newline !== -1 || pieces.length > 64) break;
+    }
+    const reason = (JSON.parse(Buffer.concat(pieces).toString('utf8')) as { reason?: unknown }).reason;
+    return typeof reason === 'string' ? reason : undefined;
+  } catch {
+    return undefined; // only a hint: the count and the file are named anyway
+  }
+}
+
+/** A local `--out` must be a folder (or not exist yet): say so rather than fail later with ENOTDIR. */
+export async function checkOutputFolder(out: string, cwd: string): Promise<void> {
+  if (isS3Uri(out)) return;
+  const absolute = path.resolve(cwd, out);
+  // The nearest existing ancestor must be a folder too, or mkdir fails below it.
+  for (let at = absolute; ; at = path.dirname(at)) {
+    const info = await stat(at).catch(() => undefined);
+    if (info !== undefined) {
+      if (!info.isDirectory()) {
+        throw new ConfigError(
+          at === absolute
+            ? `Expected \`--out\` to be a folder, but ${out} is a file`
+            : `Expected \`--out\` to be a folder, but ${path.relative(cwd, at) || at} in its path is a file`,
+        );
+      }
+      return;
+    }
+    if (path.dirname(at) === at) return;
+  }
+}
+
 /** `embed-batch run`: embeds each input file. Returns the exit status. */
 export async function runCommand(argv: readonly string[], io: Io): Promise<number> {
   const signals = new StopOnSignals();
   try {
-    const setup = setUpJob(argv, io, {}, signals);
+    const setup = setUpJob(argv, io, {}, 'run', signals);
     if (setup.help) {
       io.stdout(RUN_USAGE);
       return 0;
     }
     if (setup.inputs.length === 0) throw new ConfigError(`Expected at least one input file\n${RUN_USAGE}`);
+    await checkOutputFolder(setup.out ?? 'out', io.cwd);
     announceOffline(setup, io);
     const { planned, skippedOutputs } = await expandInputs(
       setup.inputs,

@@ -1,7 +1,7 @@
 import type { Context } from 'aws-lambda';
 import { createEmbedder } from '../embed/createEmbedder.ts';
-import { AuthenticationError, EmbedBatchError } from '../errors.ts';
-import type { JobOptions, JobProgress } from '../pipelineTypes.ts';
+import { AuthenticationError, EmbedBatchError, JobInterruptedError } from '../errors.ts';
+import type { JobOptions } from '../pipelineTypes.ts';
 import { type FinaliseInput, finaliseShards } from '../shard/finaliseShards.ts';
 import { planLargeFile } from '../shard/planLargeFile.ts';
 import { runShard } from '../shard/runShard.ts';
@@ -13,10 +13,10 @@ import { createObservability } from './createObservability.ts';
 import { createTimeBudget } from './createTimeBudget.ts';
 import { jobOptionsFor } from './jobOptionsFor.ts';
 import { describeConfig, type LambdaConfig } from './loadConfig.ts';
+import { nameKeySource } from './nameKeySource.ts';
 import { outputDirFor } from './outputDirFor.ts';
 import { publishUsageMetrics } from './publishUsageMetrics.ts';
 import type { LargeFileRunInput } from './startLargeFileRun.ts';
-import { TimeLimitError } from './TimeLimitError.ts';
 
 /** Seconds of work a shard is sized for at the per-worker rate: room for retries within 15 minutes. */
 const SHARD_WORK_SECONDS = 600;
@@ -28,12 +28,19 @@ const SHARD_WORK_SECONDS = 600;
  */
 export type ShardHandlerDeps = Omit<HandlerDeps, 'startLargeFileRun'>;
 
-/** What a worker returns to the Distributed Map (discarded there: results live in S3). */
-export interface ShardOutcome {
-  readonly index: number;
-  readonly rows: UsageReport['rows'];
-  readonly alreadyDone: boolean;
-}
+/**
+ * What a worker returns to the Distributed Map (results live in S3):
+ * `continue` when it ran short of time with its progress checkpointed, and
+ * the state machine runs it again from there.
+ */
+export type ShardOutcome =
+  | {
+      readonly index: number;
+      readonly status: 'done';
+      readonly rows: UsageReport['rows'];
+      readonly alreadyDone: boolean;
+    }
+  | { readonly index: number; readonly status: 'continue'; readonly recordsDone: number };
 
 /** What the finaliser returns: the execution's output. */
 export interface FinaliseSummary {
@@ -115,7 +122,7 @@ export function createShardHandlers(deps: ShardHandlerDeps): ShardHandlers {
     const fields = { planUri: task.planUri, shard: task.index };
     const budget = createTimeBudget(context, config.timeMarginMs);
     try {
-      if (budget.expired) throw new TimeLimitError(`shard ${task.index}`, 0);
+      if (budget.expired) return { index: task.index, status: 'continue', recordsDone: 0 };
       // One embedder per shard: its signal is this invocation's budget.
       const { transport, embedder } = createEmbedder({
         baseUrl: config.baseUrl,
@@ -128,7 +135,6 @@ export function createShardHandlers(deps: ShardHandlerDeps): ShardHandlers {
         signal: budget.signal,
         rateBudget: deps.rateBudget,
       });
-      let last: JobProgress | undefined;
       let lastLoggedMs = Date.now();
       const intervalMs = deps.progressIntervalMs ?? 30_000;
       try {
@@ -138,25 +144,27 @@ export function createShardHandlers(deps: ShardHandlerDeps): ShardHandlers {
           model: transport.model,
           endpoint: transport.endpoint,
           now: deps.now,
+          stop: budget.stop,
           signal: budget.signal,
           onProgress: (progress) => {
-            last = progress;
             if (Date.now() - lastLoggedMs < intervalMs) return;
             lastLoggedMs = Date.now();
             logger.info('progress', { ...fields, ...progress, remainingMs: budget.remainingMs() });
           },
         });
         logger.info(alreadyDone ? 'shard already done' : 'shard embedded', { ...fields, rows: result.rows });
-        return { index: task.index, rows: result.rows, alreadyDone };
+        return { index: task.index, status: 'done', rows: result.rows, alreadyDone };
       } catch (error) {
-        if (budget.expired) {
-          throw new TimeLimitError(`shard ${task.index} of ${task.planUri}`, last?.rowsEmbedded ?? 0, {
-            cause: error,
+        if (error instanceof JobInterruptedError) {
+          logger.info('shard continues: progress checkpointed', {
+            ...fields,
+            recordsDone: error.recordsDone,
           });
+          return { index: task.index, status: 'continue', recordsDone: error.recordsDone };
         }
         // The secret may have been rotated: read it again next time.
         if (error instanceof AuthenticationError) apiKey.invalidate();
-        throw error;
+        throw nameKeySource(error, config.apiKey);
       }
     } finally {
       budget.dispose();

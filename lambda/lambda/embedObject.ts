@@ -14,6 +14,7 @@ import type { ApiKeyProvider } from './createApiKeyProvider.ts';
 import type { TimeBudget } from './createTimeBudget.ts';
 import type { S3ObjectRef } from './decodeS3Event.ts';
 import type { LambdaConfig } from './loadConfig.ts';
+import { nameKeySource } from './nameKeySource.ts';
 import { outputDirFor } from './outputDirFor.ts';
 import type { LargeFileRunStarter } from './startLargeFileRun.ts';
 
@@ -173,15 +174,20 @@ export async function embedObject(
       now: deps.now,
       onProgress,
       stop: budget.stop,
+      onNotice: (message) => logger.info(message, { key: ref.key }),
       signal: budget.signal,
       holder: `a Lambda invocation for ${ref.key}`,
     });
+    // The output is complete and the message done: redelivery cannot help a file whose every record is bad.
+    const { rows } = result.usage;
+    if (rows.read > 0 && rows.embedded === 0)
+      logger.error('every record was rejected', { key: ref.key, rows, errors: `${outputDir}errors.jsonl` });
     return { status: 'done', outputDir, usage: result.usage, manifestUri: result.manifestUri };
   } catch (error) {
     if (error instanceof JobInterruptedError)
       return { status: 'continued', outputDir, recordsDone: error.recordsDone };
     // The secret may have been rotated: read it again next time instead of failing until the container dies.
     if (error instanceof AuthenticationError) deps.apiKey.invalidate();
-    throw error;
+    throw nameKeySource(error, config.apiKey);
   }
 }

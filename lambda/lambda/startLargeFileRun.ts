@@ -1,6 +1,11 @@
 import { createHash } from 'node:crypto';
-import { ExecutionAlreadyExists, type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { ConfigError } from '../errors.ts';
+import {
+  DescribeExecutionCommand,
+  ExecutionAlreadyExists,
+  type SFNClient,
+  StartExecutionCommand,
+} from '@aws-sdk/client-sfn';
+import { ConfigError, EmbedBatchError } from '../errors.ts';
 
 /** The object a distributed run embeds: the state machine's execution input, as the planner reads it. */
 export interface LargeFileRunInput {
@@ -42,10 +47,24 @@ export function executionName(bucket: string, key: string, etag: string | undefi
   return stem === '' ? hash : `${stem}-${hash}`;
 }
 
+/** Runs of one object version that may be started, one after another, when earlier ones ended without an output. */
+export const MAX_RUN_ATTEMPTS = 20;
+
+/** The name of attempt `n` (1-based) of a version's run: `executionName`, then `...-a2`, `...-a3`. */
+export function attemptName(base: string, attempt: number): string {
+  if (attempt === 1) return base;
+  const suffix = `-a${attempt}`;
+  return `${base.slice(0, NAME_LENGTH - suffix.length)}${suffix}`;
+}
+
 /**
- * `StartExecution` on the large-file state machine over the AWS SDK, with
- * the name from `executionName`. `ExecutionAlreadyExists` is success: the run
- * of this version was started before (it may be running, or done).
+ * `StartExecution` on the large-file state machine over the AWS SDK, named
+ * after the object version (`executionName`). When that name exists, the
+ * execution is looked up: still running means a duplicate delivery (success,
+ * nothing started); ended means the run failed or was stopped (a finished run
+ * leaves an output the job skips before it gets here), so the next attempt
+ * number is started: a redelivery, a re-upload or a reindex restarts a failed
+ * run, and shards it finished are not embedded again.
  */
 export function sfnLargeFileRunStarter(
   client: Pick<SFNClient, 'send'>,
@@ -55,22 +74,26 @@ export function sfnLargeFileRunStarter(
     throw new ConfigError(`Expected a Step Functions state machine ARN, got ${stateMachineArn}`);
   }
   return async (input) => {
-    const name = executionName(input.bucket, input.key, input.etag);
-    try {
-      const response = await client.send(
-        new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify(input) }),
-      );
-      return {
-        executionArn: response.executionArn ?? executionArnOf(stateMachineArn, name),
-        name,
-        alreadyStarted: false,
-      };
-    } catch (error) {
-      if (error instanceof ExecutionAlreadyExists || (error as Error).name === 'ExecutionAlreadyExists') {
-        return { executionArn: executionArnOf(stateMachineArn, name), name, alreadyStarted: true };
+    const base = executionName(input.bucket, input.key, input.etag);
+    for (let attempt = 1; attempt <= MAX_RUN_ATTEMPTS; attempt++) {
+      const name = attemptName(base, attempt);
+      const executionArn = executionArnOf(stateMachineArn, name);
+      try {
+        const response = await client.send(
+          new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify(input) }),
+        );
+        return { executionArn: response.executionArn ?? executionArn, name, alreadyStarted: false };
+      } catch (error) {
+        if (!(error instanceof ExecutionAlreadyExists || (error as Error).name === 'ExecutionAlreadyExists'))
+          throw error;
       }
-      throw error;
+      const { status } = await client.send(new DescribeExecutionCommand({ executionArn }));
+      if (status === 'RUNNING' || status === 'PENDING_REDRIVE')
+        return { executionArn, name, alreadyStarted: true };
     }
+    throw new EmbedBatchError(
+      `s3://${input.bucket}/${input.key}: ${MAX_RUN_ATTEMPTS} distributed runs of this version ended without an output; see the state machine's executions named ${base}*`,
+    );
   };
 }
 

@@ -1,3 +1,5 @@
+import type { CsvDelimiter } from './CsvDelimiter.ts';
+
 /**
  * Where a reader has got to in its input, updated just before each record is
  * yielded, so a consumer that reads it right after receiving a record knows
@@ -13,8 +15,11 @@ export class ReadPosition {
   #skipped = 0;
   #offset = 0;
   #lines = 0;
+  #seekable = true;
   /** The CSV header's column names, once read (to read on from the middle of the file later). */
   header: readonly string[] | undefined;
+  /** The CSV delimiter in use (given or sniffed at the start), for the same reason. */
+  delimiter: CsvDelimiter | undefined;
 
   /** @param base Byte offset of the body within the file. @default 0 */
   constructor(base = 0) {
@@ -31,7 +36,17 @@ export class ReadPosition {
     return this.#lines;
   }
 
-  /** Called by the BOM stripper: bytes dropped before the readers' offset 0. */
+  /** Whether `byte` is an offset in the file's own bytes (false once they were transcoded). */
+  get seekable(): boolean {
+    return this.#seekable;
+  }
+
+  /** Called when the bytes are transcoded to UTF-8: offsets no longer point into the file. */
+  transcoded(): void {
+    this.#seekable = false;
+  }
+
+  /** Called when a byte order mark is dropped: bytes before the readers' offset 0. */
   skip(bytes: number): void {
     this.#skipped += bytes;
   }

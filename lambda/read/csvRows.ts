@@ -1,8 +1,12 @@
 import { type Options, parse } from 'csv-parse/sync';
+import type { CsvDelimiter } from './CsvDelimiter.ts';
 import { type ScannedCsvRow, scanCsvRows } from './scanCsvRows.ts';
 
-/** The options the reader has always read CSV with; csv-parse still reads the rows `scanCsvRows` leaves to it. */
-const CSV_PARSE_OPTIONS: Options = {
+/**
+ * The options the reader has always read CSV with (plus the delimiter); csv-parse
+ * still reads the rows `scanCsvRows` leaves to it.
+ */
+export const CSV_PARSE_OPTIONS: Options = {
   encoding: null,
   // Mixed line endings are common in files edited on several systems.
   record_delimiter: ['\r\n', '\n', '\r'],
@@ -34,7 +38,7 @@ function tooLong(maxRowBytes: number): UnreadableCsvError {
 /**
  * The rows of a CSV byte stream (BOM already stripped), in batches, each row
  * as its fields' raw bytes, exactly as csv-parse would return them with the
- * reader's options (`CSV_PARSE_OPTIONS`).
+ * reader's options (`CSV_PARSE_OPTIONS` with `delimiter`).
  *
  * `scanCsvRows` splits and unquotes the rows itself, about five times
  * cheaper than csv-parse; the rare row with text after a closing quote goes
@@ -50,8 +54,11 @@ function tooLong(maxRowBytes: number): UnreadableCsvError {
 export async function* csvRows(
   chunks: AsyncIterable<Uint8Array>,
   maxRowBytes: number,
+  delimiter: CsvDelimiter = ',',
   ends?: number[],
 ): AsyncGenerator<Buffer[][]> {
+  const separator = delimiter.charCodeAt(0);
+  const parseOptions: Options = { ...CSV_PARSE_OPTIONS, delimiter };
   let pending: Buffer[] = [];
   let pendingBytes = 0;
   // Offset in the stream of `pending`'s first byte.
@@ -62,7 +69,7 @@ export async function* csvRows(
   function* take(final: boolean): Generator<Buffer[][], void> {
     const bytes = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingBytes);
     const scanned: ScannedCsvRow[] = [];
-    const scan = scanCsvRows(bytes, final, scanned);
+    const scan = scanCsvRows(bytes, final, scanned, separator);
     const batch: Buffer[][] = [];
     if (ends !== undefined) ends.length = 0;
     for (const row of scanned) {
@@ -74,7 +81,7 @@ export async function* csvRows(
         batch.push(row.fields);
         ends?.push(base + row.end);
       } else {
-        const parsed = parse(bytes.subarray(row.start, row.end), CSV_PARSE_OPTIONS) as unknown as Buffer[][];
+        const parsed = parse(bytes.subarray(row.start, row.end), parseOptions) as unknown as Buffer[][];
         batch.push(...parsed);
         for (let i = 0; i < parsed.length; i++) ends?.push(base + row.end);
       }

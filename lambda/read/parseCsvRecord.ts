@@ -1,22 +1,26 @@
 import { isUtf8 } from 'node:buffer';
-import type { ReadResult } from '../types.ts';
+import type { KeptValue, ReadResult } from '../types.ts';
+import { convertKept } from './keptColumn.ts';
 import { type RecordLocation, rejectRecord } from './rejectRecord.ts';
 import type { CsvColumns } from './resolveCsvColumns.ts';
 
 /** Shared by every record without kept columns: one allocation less per record. */
-const NO_KEEP: Readonly<Record<string, string>> = Object.freeze({});
+const NO_KEEP: Readonly<Record<string, KeptValue>> = Object.freeze({});
 
 /**
  * Turns one CSV row (raw field bytes, as csv-parse returns them with
  * `encoding: null`) into a record, or into a rejection whose reason names the
  * record and the column. Checks, in order: field count, the id's UTF-8 (so that
  * later rejections can carry the id), size, UTF-8 of every other field, non-blank text.
+ *
+ * @param invalid The reason for a field that is not UTF-8 (it names the file's own encoding).
  */
 export function parseCsvRecord(
   fields: readonly Buffer[],
   at: RecordLocation,
   columns: CsvColumns,
   maxRecordBytes: number,
+  invalid = 'invalid UTF-8 bytes',
 ): ReadResult {
   const width = columns.names.length;
   if (fields.length !== width) {
@@ -27,7 +31,7 @@ export function parseCsvRecord(
   let id = String(at.record);
   if (idIndex !== -1) {
     const cell = fields[idIndex]!;
-    if (!isUtf8(cell)) return rejectRecord(at, 'invalid UTF-8 bytes', { column: columns.names[idIndex] });
+    if (!isUtf8(cell)) return rejectRecord(at, invalid, { column: columns.names[idIndex] });
     if (cell.length > 0) id = cell.toString('utf8');
   }
   let bytes = 0;
@@ -38,7 +42,7 @@ export function parseCsvRecord(
   // Every field, used or not: a row with broken bytes anywhere is suspect as a whole.
   for (let i = 0; i < width; i++) {
     if (i !== idIndex && !isUtf8(fields[i]!))
-      return rejectRecord(at, 'invalid UTF-8 bytes', { column: columns.names[i], id });
+      return rejectRecord(at, invalid, { column: columns.names[i], id });
   }
 
   // Validated above, so toString cannot slip in U+FFFD.
@@ -47,8 +51,17 @@ export function parseCsvRecord(
 
   let keep = NO_KEEP;
   if (columns.keep.length > 0) {
-    const kept: Record<string, string> = {};
-    for (const [name, index] of columns.keep) kept[name] = fields[index]!.toString('utf8');
+    const kept: Record<string, KeptValue> = {};
+    for (const [name, index, type] of columns.keep) {
+      const cell = fields[index]!.toString('utf8');
+      if (type === 'string') {
+        kept[name] = cell;
+        continue;
+      }
+      const converted = convertKept(cell, type);
+      if ('problem' in converted) return rejectRecord(at, converted.problem, { column: name, id });
+      kept[name] = converted.value;
+    }
     keep = kept;
   }
   return { ok: true, value: { record: at.record, line: at.line, id, text, keep } };

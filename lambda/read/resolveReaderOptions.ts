@@ -1,6 +1,9 @@
 import { ConfigError } from '../errors.ts';
 import type { InputFormat } from '../types.ts';
+import { CSV_DELIMITERS, type CsvDelimiter } from './CsvDelimiter.ts';
+import { type KeptColumn, parseKeptColumn } from './keptColumn.ts';
 import type { ReadPosition } from './ReadPosition.ts';
+import { INPUT_ENCODINGS, type InputEncoding } from './transcodeToUtf8.ts';
 
 /** Records over this many UTF-8 bytes are rejected unless `maxRecordBytes` says otherwise: 1 MiB. */
 export const DEFAULT_MAX_RECORD_BYTES = 1_048_576;
@@ -16,8 +19,23 @@ export interface ReaderOptions {
   readonly textColumn?: string;
   /** Column or field holding the record id; when absent, the id is the record number. @default 'id' */
   readonly idColumn?: string;
-  /** Columns carried into the output as strings. @default [] */
+  /**
+   * The id column must exist (it was asked for by name): a CSV header without it,
+   * or a first batch of JSONL records none of which has it, fails the file.
+   * @default false (a file without it is numbered)
+   */
+  readonly requireIdColumn?: boolean;
+  /** Columns carried into the output: `name` (a string) or `name:type` (see `parseKeptColumn`). @default [] */
   readonly keepColumns?: readonly string[];
+  /**
+   * CSV field separator. @default sniffed from the header line (`,` when in doubt);
+   * tab for a `.tsv` name is the caller's default (see `detectFormat`).
+   */
+  readonly delimiter?: CsvDelimiter;
+  /** Text encoding of the bytes; a byte order mark at the start wins. @default 'utf-8' */
+  readonly encoding?: InputEncoding;
+  /** Told what the reader decided on its own (a sniffed delimiter, a BOM's encoding); for stderr. */
+  readonly onNotice?: (message: string) => void;
   /** A record over this many UTF-8 bytes is rejected (not fatal). @default 1_048_576 */
   readonly maxRecordBytes?: number;
   /**
@@ -41,7 +59,15 @@ export interface ResolvedReaderOptions {
   readonly gzip: boolean;
   readonly textColumn: string;
   readonly idColumn: string;
+  readonly requireIdColumn: boolean;
   readonly keepColumns: readonly string[];
+  /** `keepColumns`, each read as its name and type. */
+  readonly kept: readonly KeptColumn[];
+  /** Undefined: sniff it. */
+  readonly delimiter: CsvDelimiter | undefined;
+  /** Undefined: UTF-8 unless a BOM says otherwise. */
+  readonly encoding: InputEncoding | undefined;
+  readonly onNotice: (message: string) => void;
   readonly maxRecordBytes: number;
   readonly csvHeader: readonly string[] | undefined;
   readonly recordOffset: number;
@@ -107,13 +133,29 @@ export function resolveReaderOptions(options: ReaderOptions): ResolvedReaderOpti
   if (csvHeader !== undefined && format !== 'csv') {
     throw new ConfigError(`Expected \`csvHeader\` only with format "csv", got format ${show(format)}`);
   }
+  if (options.delimiter !== undefined && !CSV_DELIMITERS.includes(options.delimiter)) {
+    throw new ConfigError(
+      `Expected \`delimiter\` to be one of ${CSV_DELIMITERS.map(show).join(', ')}, got ${show(options.delimiter)}`,
+    );
+  }
+  if (options.encoding !== undefined && !INPUT_ENCODINGS.includes(options.encoding)) {
+    throw new ConfigError(
+      `Expected \`encoding\` to be one of ${INPUT_ENCODINGS.join(', ')}, got ${show(options.encoding)}`,
+    );
+  }
+  const keepColumns = columnNames(options.keepColumns ?? []);
   return {
     source: nonEmptyString('source', options.source),
     format,
     gzip: options.gzip,
     textColumn: nonEmptyString('textColumn', options.textColumn ?? 'text'),
     idColumn: nonEmptyString('idColumn', options.idColumn ?? 'id'),
-    keepColumns: columnNames(options.keepColumns ?? []),
+    requireIdColumn: options.requireIdColumn === true,
+    keepColumns,
+    kept: keepColumns.map(parseKeptColumn),
+    delimiter: options.delimiter,
+    encoding: options.encoding,
+    onNotice: options.onNotice ?? (() => {}),
     maxRecordBytes: integer('maxRecordBytes', options.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES, 1),
     csvHeader,
     recordOffset: integer('recordOffset', options.recordOffset ?? 0, 0),

@@ -1,6 +1,7 @@
 const LF = 0x0a;
 const CR = 0x0d;
 const QUOTE = 0x22;
+/** `,`: the delimiter when none is given. */
 const COMMA = 0x2c;
 
 /** One CSV row found by `scanCsvRows`. */
@@ -34,13 +35,13 @@ interface RowScratch {
   plain: boolean;
 }
 
-/** Offset of the first comma or line break at or after `from` (a quote is text here), or `length`. */
-function plainFieldEnd(bytes: Buffer, from: number): number {
+/** Offset of the first delimiter or line break at or after `from` (a quote is text here), or `length`. */
+function plainFieldEnd(bytes: Buffer, from: number, delimiter: number): number {
   const length = bytes.length;
   let i = from;
   while (i < length) {
     const byte = bytes[i];
-    if (byte === COMMA || byte === LF || byte === CR) break;
+    if (byte === delimiter || byte === LF || byte === CR) break;
     i++;
   }
   return i;
@@ -50,7 +51,7 @@ function plainFieldEnd(bytes: Buffer, from: number): number {
  * Scans one row from `start`; returns the offset past its line break, or
  * INCOMPLETE (more bytes could change it) or UNCLOSED (final, inside quotes).
  */
-function scanRow(bytes: Buffer, start: number, final: boolean, row: RowScratch): number {
+function scanRow(bytes: Buffer, start: number, final: boolean, row: RowScratch, delimiter: number): number {
   const length = bytes.length;
   const fields: Buffer[] = [];
   row.fields = fields;
@@ -79,11 +80,11 @@ function scanRow(bytes: Buffer, start: number, final: boolean, row: RowScratch):
             continue;
           }
           pos = quote + 1;
-          if (next !== COMMA && next !== LF && next !== CR) {
+          if (next !== delimiter && next !== LF && next !== CR) {
             // Text after the closing quote: csv-parse (relaxed) reads on as plain text.
             // Its fields are csv-parse's to make; only where the row ends matters here.
             row.plain = false;
-            pos = plainFieldEnd(bytes, pos);
+            pos = plainFieldEnd(bytes, pos, delimiter);
             break;
           }
         }
@@ -98,15 +99,15 @@ function scanRow(bytes: Buffer, start: number, final: boolean, row: RowScratch):
       }
     } else {
       // A quote inside an unquoted field is text, as to csv-parse (relaxed).
-      const end = plainFieldEnd(bytes, pos);
+      const end = plainFieldEnd(bytes, pos, delimiter);
       fields.push(bytes.subarray(pos, end));
       pos = end;
     }
 
-    // After a field: a comma, a line break or the end of the bytes.
+    // After a field: a delimiter, a line break or the end of the bytes.
     if (pos >= length) return final ? length : INCOMPLETE;
     const byte = bytes[pos];
-    if (byte === COMMA) {
+    if (byte === delimiter) {
       pos++;
       continue;
     }
@@ -128,12 +129,19 @@ function scanRow(bytes: Buffer, start: number, final: boolean, row: RowScratch):
  * Appends the rows that are complete to `rows`. Without `final`, a row is
  * complete only once its end cannot change with more bytes (a `\r` at the very
  * end could still be followed by its `\n`).
+ *
+ * @param delimiter The field separator's byte (csv-parse's `delimiter`); `,` by default.
  */
-export function scanCsvRows(bytes: Buffer, final: boolean, rows: ScannedCsvRow[]): CsvScan {
+export function scanCsvRows(
+  bytes: Buffer,
+  final: boolean,
+  rows: ScannedCsvRow[],
+  delimiter: number = COMMA,
+): CsvScan {
   const row: RowScratch = { fields: [], plain: true };
   let pos = 0;
   while (pos < bytes.length) {
-    const end = scanRow(bytes, pos, final, row);
+    const end = scanRow(bytes, pos, final, row, delimiter);
     if (end === INCOMPLETE) break;
     if (end === UNCLOSED) return { consumed: pos, unclosedQuote: true };
     rows.push({ fields: row.plain ? row.fields : undefined, start: pos, end });

@@ -7,9 +7,9 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { estimateTokens } from '../embed/modelFacts.ts';
 import { ConfigError } from '../errors.ts';
 import { errorBody, type ServeError } from './errorBody.ts';
-import { estimateTokens } from './estimateTokens.ts';
 import { FaultSchedule } from './FaultSchedule.ts';
 import { parseEmbeddingsRequest, type RequestRules } from './parseEmbeddingsRequest.ts';
 import type { Fault } from './parseFaults.ts';

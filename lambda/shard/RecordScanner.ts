@@ -24,7 +24,7 @@ export interface ScannedRow {
   readonly linesBefore: number;
   /**
    * The row begins with the bytes of a UTF-8 BOM. A reader started here would
-   * strip them (`stripBom` acts on the first bytes of any stream), so no shard
+   * strip them (`transcodeToUtf8` drops a UTF-8 BOM at the start of any stream), so no shard
    * may start at such a row.
    */
   readonly startsWithBom: boolean;
@@ -48,7 +48,7 @@ export interface RecordScannerOptions {
  *
  * The rules mirror the reader's, and the property tests hold them to it:
  *
- * - a UTF-8 BOM at the very start is not data (`stripBom`);
+ * - a UTF-8 BOM at the very start is not data (`transcodeToUtf8`);
  * - JSONL: a line ends at `\n` (a `\r` before it is dropped); it is a record
  *   unless it holds only spaces, tabs and `\r`, or is over `maxRecordBytes`
  *   (then it is a rejected record even when blank); every `\n` is a line;

@@ -18,6 +18,9 @@ export const shardFiles = {
   /** A finished shard's result: its presence means the shard is done. */
   result: (outputDir: string, index: number): string =>
     joinUri(outputDir, SCRATCH_FOLDER, `${pad(index)}.json`),
+  /** A shard's progress so far, for a worker that goes on where one ran short of time. */
+  checkpoint: (outputDir: string, index: number): string =>
+    joinUri(outputDir, SCRATCH_FOLDER, `checkpoint-${pad(index)}.json`),
   /** A shard's rejected records, concatenated into errors.jsonl by the finaliser. */
   errors: (outputDir: string, index: number): string =>
     joinUri(outputDir, SCRATCH_FOLDER, `errors-${pad(index)}.jsonl`),

@@ -59,9 +59,13 @@ export async function planLargeFile(
 ): Promise<PlanSummary> {
   const { store } = ports;
   const startedAt = (ports.now ?? (() => new Date()))();
-  const runId = (ports.runId ?? randomUUID)();
   const { format, gzip } = detectFormat(sourceUri);
   const { job } = options;
+  // A run of this very version and job that ended unfinished (a failed execution, restarted):
+  // keep its plan, so shards it finished are not embedded again and the others resume.
+  const earlier = await resumablePlan(store, outputDir, sourceUri, { format, gzip, options });
+  if (earlier !== undefined) return earlier;
+  const runId = (ports.runId ?? randomUUID)();
 
   let layout: ShardLayout;
   let info: { etag?: string; bytes: number };
@@ -123,6 +127,53 @@ export async function planLargeFile(
     etag: plan.source.etag,
     shards: tasks.length,
     records: layout.records,
+  };
+  if (!isS3Uri(tasksUri)) return summary;
+  const { bucket, key } = parseS3Uri(tasksUri);
+  return { ...summary, itemReader: { bucket, key } };
+}
+
+/** The summary of an unfinished plan for the same source version and job, or undefined. */
+async function resumablePlan(
+  store: ObjectStore,
+  outputDir: string,
+  sourceUri: string,
+  wanted: { format: ShardPlan['format']; gzip: boolean; options: PlanLargeFileOptions },
+): Promise<PlanSummary | undefined> {
+  const planUri = shardFiles.plan(outputDir);
+  const tasksUri = shardFiles.tasks(outputDir);
+  const [planText, head, tasksHead] = await Promise.all([
+    store.getText(planUri),
+    store.head(sourceUri),
+    store.head(tasksUri),
+  ]);
+  if (planText === undefined || head === undefined || tasksHead === undefined) return undefined;
+  let plan: ShardPlan;
+  try {
+    plan = JSON.parse(planText) as ShardPlan;
+  } catch {
+    return undefined;
+  }
+  const { options } = wanted;
+  const same =
+    plan.version === 1 &&
+    plan.source?.uri === sourceUri &&
+    plan.source.etag === (head.etag ?? null) &&
+    plan.source.bytes === head.bytes &&
+    plan.format === wanted.format &&
+    plan.gzip === wanted.gzip &&
+    plan.job?.model === options.model &&
+    plan.job.outputFormat === options.job.format &&
+    plan.job.endpoint === options.endpoint;
+  if (!same) return undefined;
+  const summary: PlanSummary = {
+    runId: plan.runId,
+    planUri,
+    outputDir,
+    sourceUri,
+    etag: plan.source.etag,
+    shards: plan.shards,
+    records: plan.records,
   };
   if (!isS3Uri(tasksUri)) return summary;
   const { bucket, key } = parseS3Uri(tasksUri);

@@ -1,8 +1,11 @@
 import { ConfigError, EmbedBatchError, InputError } from '../errors.ts';
-import { embedRecordsToParts } from '../pipeline.ts';
+import { type CheckpointProgress, DEFAULT_CHECKPOINT_INTERVAL_MS, embedRecordsToParts } from '../pipeline.ts';
 import type { JobOptions, JobPorts } from '../pipelineTypes.ts';
+import { ReadPosition } from '../read/ReadPosition.ts';
 import { readRecords } from '../read/readRecords.ts';
+import { skipRecords } from '../read/skipRecords.ts';
 import type { OpenedObject } from '../store/ObjectStore.ts';
+import type { ReadResult } from '../types.ts';
 import {
   parseScratch,
   type ShardPlan,
@@ -70,10 +73,18 @@ export async function runShard(
     if (result.runId === plan.runId && result.index === task.index) return { result, alreadyDone: true };
   }
 
-  const startedAt = now();
+  // A worker that ran short of time left a checkpoint: go on after its cursor.
+  const checkpointUri = shardFiles.checkpoint(outputDir, task.index);
+  const saved = parseShardCheckpoint(await store.getText(checkpointUri), plan.runId, task.index);
+  const cursor = saved?.cursor;
+  const resumed = cursor !== undefined && cursor.records > 0;
+  const seek = resumed && !plan.gzip;
+  const startedAt = saved ? new Date(saved.started_at) : now();
   const sourceUri = plan.source.uri;
-  const opened = await openRange(store, plan, task);
-  const records = readRecords(opened.body, {
+  const start = seek ? cursor.byte : task.start;
+  const opened = await openRange(store, plan, task, start);
+  const position = new ReadPosition(start);
+  let records: AsyncIterable<ReadResult> = readRecords(opened.body, {
     source: sourceUri,
     format: plan.format,
     gzip: plan.gzip,
@@ -81,11 +92,15 @@ export async function runShard(
     idColumn: options.idColumn,
     keepColumns: options.keepColumns,
     maxRecordBytes: options.maxRecordBytes,
+    // As the planner cut the rows and split the header: on commas (shard 0 must not sniff its own bytes).
+    delimiter: ',',
     // The first shard starts at byte 0 and reads the header row itself.
-    csvHeader: task.index > 0 && plan.csvHeader !== null ? plan.csvHeader : undefined,
-    recordOffset: task.recordOffset,
-    lineOffset: task.lineOffset,
+    csvHeader: (task.index > 0 || seek) && plan.csvHeader !== null ? plan.csvHeader : undefined,
+    recordOffset: task.recordOffset + (seek ? cursor.records : 0),
+    lineOffset: seek ? cursor.lines : task.lineOffset,
+    position,
   });
+  if (resumed && !seek) records = skipRecords(records, cursor.records);
   const embedded = await embedRecordsToParts(
     records,
     {
@@ -95,6 +110,18 @@ export async function runShard(
       // One `created_at` in every part of the output, as in a whole-file run.
       createdAt: new Date(plan.startedAt),
       fileName: shardPartFileName(task.index),
+      position,
+      resume: saved,
+      checkpoint: {
+        intervalMs: options.checkpointIntervalMs ?? DEFAULT_CHECKPOINT_INTERVAL_MS,
+        save: (progress) =>
+          store
+            .put(
+              checkpointUri,
+              `${JSON.stringify({ version: 1, runId: plan.runId, index: task.index, started_at: startedAt.toISOString(), ...progress })}\n`,
+            )
+            .then(() => undefined),
+      },
     },
     // Vectors are not reused from an earlier output here: every worker would stage a copy of it.
     { ...options, format: plan.job.outputFormat },
@@ -130,14 +157,45 @@ export async function runShard(
     finished_at: now().toISOString(),
   };
   await store.put(resultUri, `${JSON.stringify(result, null, 2)}\n`);
+  await store.delete([checkpointUri]);
   return { result, alreadyDone: false };
 }
 
-/** The shard's bytes, from the very object version that was planned. */
-async function openRange(store: JobPorts['store'], plan: ShardPlan, task: ShardTask): Promise<OpenedObject> {
+/** A shard worker's checkpoint: the pipeline's progress, bound to one run and shard. */
+type ShardCheckpoint = CheckpointProgress & {
+  readonly version: 1;
+  readonly runId: string;
+  readonly index: number;
+  readonly started_at: string;
+};
+
+/** The checkpoint of this run's shard, or undefined (none, another run's, unreadable). */
+function parseShardCheckpoint(
+  text: string | undefined,
+  runId: string,
+  index: number,
+): ShardCheckpoint | undefined {
+  if (text === undefined) return undefined;
+  try {
+    const value = JSON.parse(text) as Partial<ShardCheckpoint>;
+    return value.version === 1 && value.runId === runId && value.index === index && value.cursor
+      ? (value as ShardCheckpoint)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The shard's bytes from `start`, from the very object version that was planned. */
+async function openRange(
+  store: JobPorts['store'],
+  plan: ShardPlan,
+  task: ShardTask,
+  start: number,
+): Promise<OpenedObject> {
   const uri = plan.source.uri;
-  if (task.end < task.start) return { info: { uri, bytes: plan.source.bytes }, body: empty() };
-  const opened = await store.get(uri, { start: task.start, end: task.end });
+  if (task.end < start) return { info: { uri, bytes: plan.source.bytes }, body: empty() };
+  const opened = await store.get(uri, { start, end: task.end });
   const etag = opened.info.etag;
   if (plan.source.etag !== null && etag !== undefined && etag !== plan.source.etag) {
     // Byte offsets of the plan mean nothing in another version; reading on would split records.

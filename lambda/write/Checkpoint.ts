@@ -1,4 +1,5 @@
 import type { JobOptions } from '../pipelineTypes.ts';
+import type { CsvDelimiter } from '../read/CsvDelimiter.ts';
 import type { ObjectStore } from '../store/ObjectStore.ts';
 import type { OutputFile, RequestStats, SourceInfo, TokenStats } from '../types.ts';
 import type { ErrorSegments } from './ErrorsWriter.ts';
@@ -16,6 +17,9 @@ export interface CheckpointBinding {
   readonly keepColumns: readonly string[];
   readonly includeText: boolean;
   readonly format: JobOptions['format'];
+  /** As given (`--delimiter`, `--encoding`); null when sniffed or the default. */
+  readonly delimiter: string | null;
+  readonly encoding: string | null;
 }
 
 /** Where reading stopped: every record up to here is in a written part or error segment. */
@@ -26,6 +30,8 @@ export interface Cursor {
   readonly byte: number;
   /** Lines of the file up to the cursor. */
   readonly lines: number;
+  /** Whether `byte` points into the file's own bytes (false for a transcoded encoding: skip by count). */
+  readonly seekable?: boolean;
 }
 
 /** `_scratch/checkpoint.json`: a run's committed progress, enough to resume it. */
@@ -35,6 +41,8 @@ export interface Checkpoint {
   readonly cursor: Cursor;
   /** Column names of a CSV header, to read on from the middle of the file. */
   readonly csv_header: readonly string[] | null;
+  /** The CSV delimiter the first attempt used (given or sniffed at the start). */
+  readonly csv_delimiter: CsvDelimiter | null;
   /** Vector length, once known. */
   readonly dimensions: number | null;
   /** Parts written so far, in order, in the scratch folder. */
@@ -71,6 +79,8 @@ export function bindingOf(source: SourceInfo, model: string, options: JobOptions
     keepColumns: [...options.keepColumns],
     includeText: options.includeText,
     format: options.format,
+    delimiter: options.delimiter ?? null,
+    encoding: options.encoding ?? null,
   };
 }
 

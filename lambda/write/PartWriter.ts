@@ -1,5 +1,6 @@
 import { tableToIPC } from 'apache-arrow';
 import { ConfigError, EmbedBatchError } from '../errors.ts';
+import { type KeptColumn, parseKeptColumn } from '../read/keptColumn.ts';
 import type { ObjectStore } from '../store/ObjectStore.ts';
 import { joinUri } from '../store/uri.ts';
 import type { EmbeddedRow, OutputFile, OutputFormat } from '../types.ts';
@@ -51,6 +52,12 @@ export interface PartWriterOptions {
    * first by `finish()`, and numbering goes on after them. @default none
    */
   readonly earlier?: { readonly parts: readonly OutputFile[]; readonly nextPart: number };
+  /**
+   * When no row was added, `finish()` still writes one part with no rows and
+   * the full schema, so `read_parquet('.../part-*.parquet')` finds a file.
+   * Needs `dimensions`. @default false
+   */
+  readonly emptyPart?: boolean;
 }
 
 /**
@@ -99,9 +106,8 @@ export const PART_FILE_PATTERN = /^part-\d{5,}(?:-\d{5,})?\.(parquet|arrow)$/;
  * being written. After a failed write every later call rejects.
  *
  * With format `both`, each part is written as `.parquet` then `.arrow`, and
- * `finish()` lists them in that order, part by part. A job with no embedded
- * rows writes no parts: an empty Parquet file would need a schema whose
- * dimension may be unknown, and readers of the manifest lose nothing.
+ * `finish()` lists them in that order, part by part. With no rows added it
+ * writes no parts, unless `emptyPart` asks for one (its schema needs the dimension).
  */
 export class PartWriter {
   readonly #store: ObjectStore;
@@ -112,11 +118,13 @@ export class PartWriter {
   readonly #createdAt: string;
   readonly #includeText: boolean;
   readonly #keepColumns: readonly string[];
+  readonly #kept: readonly KeptColumn[];
   readonly #maxPartStringChars: number;
   readonly #byteStreamSplit: boolean;
   readonly #requestedRowsPerPart: number | undefined;
   readonly #requestedRowGroupRows: number | undefined;
   readonly #fileName: (index: number, extension: 'parquet' | 'arrow') => string;
+  readonly #emptyPart: boolean;
 
   #layout: EmbeddingTableLayout | undefined;
   #rowsPerPart = 0;
@@ -146,6 +154,7 @@ export class PartWriter {
     this.#createdAt = typeof createdAt === 'string' ? createdAt : createdAt.toISOString();
     this.#includeText = options.includeText ?? true;
     this.#keepColumns = [...(options.keepColumns ?? [])];
+    this.#kept = this.#keepColumns.map(parseKeptColumn);
     this.#maxPartStringChars = options.maxPartStringChars ?? 64 * 2 ** 20;
     this.#byteStreamSplit = options.byteStreamSplit ?? true;
     this.#requestedRowsPerPart = options.rowsPerPart;
@@ -154,6 +163,10 @@ export class PartWriter {
     if (options.earlier !== undefined) {
       this.#outputs = [...options.earlier.parts];
       this.#nextPart = options.earlier.nextPart;
+    }
+    this.#emptyPart = options.emptyPart ?? false;
+    if (this.#emptyPart && options.dimensions === undefined) {
+      throw new ConfigError('Expected `dimensions` with `emptyPart`: the schema of an empty part needs it');
     }
 
     if (!['parquet', 'arrow', 'both'].includes(this.#format)) {
@@ -249,7 +262,7 @@ export class PartWriter {
   async finish(): Promise<OutputFile[]> {
     if (!this.#finished) {
       this.#finished = true;
-      if (this.#buffer.length > 0) this.#cutPart();
+      if (this.#buffer.length > 0 || (this.#emptyPart && this.#nextPart === 0)) this.#cutPart();
     }
     await this.#writes;
     return [...this.#outputs];
@@ -281,7 +294,11 @@ export class PartWriter {
   #stringChars(row: EmbeddedRow): number {
     let chars = row.record.id.length + row.contentHash.length;
     if (this.#includeText) chars += row.record.text.length;
-    for (const column of this.#keepColumns) chars += row.record.keep[column]?.length ?? 0;
+    for (const { name } of this.#kept) {
+      const value = row.record.keep[name];
+      if (typeof value === 'string') chars += value.length;
+      else if (Array.isArray(value)) for (const item of value) chars += item.length;
+    }
     return chars;
   }
 
@@ -325,12 +342,14 @@ export class PartWriter {
       parquet = encodeParquet(tableToIPC(table, 'stream'), {
         rowGroupRows: this.#rowGroupRows,
         metadata: table.schema.metadata,
+        // Every top-level column but the vectors is set back to PLAIN (typed kept columns too).
         utf8Columns: table.schema.fields
           .filter((field) => field.name !== 'embedding')
           .map((field) => field.name),
-        dictionaryColumns: layout.keepColumns,
+        dictionaryColumns: this.#kept.filter((k) => k.type === 'string').map((k) => k.name),
         statisticsColumns: ['id'],
-        byteStreamSplit: this.#byteStreamSplit,
+        // The file-wide float encoding would reach a list's nested strings, which cannot be set back.
+        byteStreamSplit: this.#byteStreamSplit && !this.#kept.some((k) => k.type === 'list'),
       });
     }
     const rowCount = table.numRows;

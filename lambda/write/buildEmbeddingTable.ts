@@ -1,9 +1,13 @@
 import {
+  Bool,
   type Data,
   type DataType,
   Field,
   FixedSizeList,
   Float32,
+  Float64,
+  Int64,
+  List,
   makeData,
   RecordBatch,
   Schema,
@@ -13,7 +17,8 @@ import {
   Utf8,
 } from 'apache-arrow';
 import { ConfigError, EmbedBatchError } from '../errors.ts';
-import type { EmbeddedRow } from '../types.ts';
+import { parseKeptColumn } from '../read/keptColumn.ts';
+import type { EmbeddedRow, KeptType, KeptValue } from '../types.ts';
 
 /** What every part of one output shares: its columns and schema metadata. */
 export interface EmbeddingTableLayout {
@@ -27,7 +32,10 @@ export interface EmbeddingTableLayout {
   readonly createdAt: Date | string;
   /** Write the `text` column. */
   readonly includeText: boolean;
-  /** Kept input columns, written as Utf8 in this order after `text`. */
+  /**
+   * Kept input columns, in this order after `text`: `name` (Utf8) or
+   * `name:type` (`parseKeptColumn`: Float64, Int64, Bool or List<Utf8>, nullable).
+   */
   readonly keepColumns: readonly string[];
 }
 
@@ -53,7 +61,7 @@ export function validateLayout(layout: EmbeddingTableLayout): void {
     throw new ConfigError(`Expected \`dimensions\` to be a positive integer, got ${layout.dimensions}`);
   }
   const seen = new Set<string>();
-  for (const column of layout.keepColumns) {
+  for (const { name: column } of layout.keepColumns.map(parseKeptColumn)) {
     const reserved = RESERVED_COLUMNS.includes(column as (typeof RESERVED_COLUMNS)[number]);
     // Without the text column, a kept input column may be called `text`.
     if (reserved && !(column === 'text' && !layout.includeText)) {
@@ -80,14 +88,15 @@ export function embeddingMetadata(layout: EmbeddingTableLayout): Map<string, str
 /**
  * The Arrow schema of every part: `id`, `text` (unless left out), the kept
  * columns, `content_hash`, `embedding` (FixedSizeList<Float32>[dimensions] with
- * a non-nullable child named `item`). No column is nullable: absent kept
- * values are '' by the reader's contract.
+ * a non-nullable child named `item`). String columns are not nullable (absent
+ * kept strings are '' by the reader's contract); typed kept columns are (null
+ * when absent).
  */
 export function embeddingSchema(layout: EmbeddingTableLayout): Schema {
   const utf8 = (name: string) => new Field(name, new Utf8(), false);
-  const fields = [utf8('id')];
+  const fields: Field[] = [utf8('id')];
   if (layout.includeText) fields.push(utf8('text'));
-  for (const column of layout.keepColumns) fields.push(utf8(column));
+  for (const { name, type } of layout.keepColumns.map(parseKeptColumn)) fields.push(keptField(name, type));
   fields.push(utf8('content_hash'));
   const embedding = new FixedSizeList(layout.dimensions, new Field('item', new Float32(), false));
   return new Schema([...fields, new Field('embedding', embedding, false)], embeddingMetadata(layout));
@@ -133,8 +142,9 @@ export function buildEmbeddingTable(
 
   const children: Data<DataType>[] = [utf8Data(rows.map((row) => row.record.id))];
   if (layout.includeText) children.push(utf8Data(rows.map((row) => row.record.text)));
-  for (const column of layout.keepColumns) {
-    children.push(utf8Data(rows.map((row) => row.record.keep[column] ?? '')));
+  for (const { name, type } of layout.keepColumns.map(parseKeptColumn)) {
+    const values = rows.map((row) => row.record.keep[name] ?? (type === 'string' ? '' : null));
+    children.push(keptData(values, type));
   }
   children.push(utf8Data(rows.map((row) => row.contentHash)));
   const embeddingType = schema.fields[schema.fields.length - 1]?.type as FixedSizeList<Float32>;
@@ -143,6 +153,84 @@ export function buildEmbeddingTable(
 
   const struct = makeData({ type: new Struct<TypeMap>(schema.fields), length, nullCount: 0, children });
   return new Table([new RecordBatch(schema, struct)]);
+}
+
+/** The Arrow field of a kept column of `type`. */
+function keptField(name: string, type: KeptType): Field {
+  switch (type) {
+    case 'string':
+      return new Field(name, new Utf8(), false);
+    case 'number':
+      return new Field(name, new Float64(), true);
+    case 'integer':
+      return new Field(name, new Int64(), true);
+    case 'boolean':
+      return new Field(name, new Bool(), true);
+    case 'list':
+      return new Field(name, new List(new Field('item', new Utf8(), false)), true);
+  }
+}
+
+/** A validity bitmap (bit set: a value) and the null count, or none when every value is there. */
+function validity(values: readonly KeptValue[]): { nullBitmap?: Uint8Array; nullCount: number } {
+  let nullCount = 0;
+  for (const value of values) if (value === null) nullCount++;
+  if (nullCount === 0) return { nullCount };
+  const nullBitmap = new Uint8Array(Math.ceil(values.length / 8));
+  values.forEach((value, i) => {
+    if (value !== null) nullBitmap[i >> 3]! |= 1 << (i & 7);
+  });
+  return { nullBitmap, nullCount };
+}
+
+/**
+ * A kept column's data. The reader hands over values of the column's type
+ * (or null), so anything else here is a bug, not bad input.
+ */
+function keptData(values: readonly KeptValue[], type: KeptType): Data<DataType> {
+  const wrong = (value: KeptValue): never => {
+    throw new EmbedBatchError(`A kept ${type} column got ${typeof value} ${String(value)}`);
+  };
+  const length = values.length;
+  switch (type) {
+    case 'string':
+      return utf8Data(values.map((value) => (typeof value === 'string' ? value : wrong(value))));
+    case 'number': {
+      const data = new Float64Array(length);
+      values.forEach((value, i) => {
+        if (value !== null) data[i] = typeof value === 'number' ? value : wrong(value);
+      });
+      return makeData({ type: new Float64(), length, data, ...validity(values) });
+    }
+    case 'integer': {
+      const data = new BigInt64Array(length);
+      values.forEach((value, i) => {
+        if (value !== null) data[i] = typeof value === 'bigint' ? value : wrong(value);
+      });
+      return makeData({ type: new Int64(), length, data, ...validity(values) });
+    }
+    case 'boolean': {
+      const data = new Uint8Array(Math.ceil(length / 8));
+      values.forEach((value, i) => {
+        if (value === true) data[i >> 3]! |= 1 << (i & 7);
+        else if (value !== false && value !== null) wrong(value);
+      });
+      return makeData({ type: new Bool(), length, data, ...validity(values) });
+    }
+    case 'list': {
+      const offsets = new Int32Array(length + 1);
+      const items: string[] = [];
+      values.forEach((value, i) => {
+        if (value !== null) {
+          if (!Array.isArray(value)) wrong(value);
+          items.push(...(value as readonly string[]));
+        }
+        offsets[i + 1] = items.length;
+      });
+      const type = new List(new Field('item', new Utf8(), false));
+      return makeData({ type, length, valueOffsets: offsets, child: utf8Data(items), ...validity(values) });
+    }
+  }
 }
 
 /**

@@ -1,5 +1,7 @@
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -41,5 +43,30 @@ describe('Binary: embed-batch', () => {
     expect(result.stderr.filter((l) => l.startsWith('embed-batch: error:'))).toHaveLength(1);
     expect(result.stderr.join('\n')).toContain('missing.csv');
     expect(existsSync(path.join(cwd, 'out'))).toBe(false);
+  });
+
+  it('exits 1 when serve-local cannot start: a port in use, a bad flag, bad --faults', async () => {
+    // Prepare: something already listens on the port.
+    const taken: Server = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const { port } = taken.address() as AddressInfo;
+
+    try {
+      // Act
+      const results = await Promise.all([
+        spawnCli(['serve-local', '--port', String(port)], cleanEnv(), cwd),
+        spawnCli(['serve-local', '--prot', '8080'], cleanEnv(), cwd),
+        spawnCli(['serve-local', '--port', '0', '--faults', 'explode'], cleanEnv(), cwd),
+      ]);
+
+      // Assess
+      expect(results.map((r) => r.status)).toEqual([1, 1, 1]);
+      for (const result of results) {
+        expect(result.stderr.filter((l) => l.startsWith('embed-batch: error:'))).toHaveLength(1);
+      }
+      expect(results[0]!.stderr.join('\n')).toContain(String(port));
+    } finally {
+      await new Promise((resolve) => taken.close(resolve));
+    }
   });
 });

@@ -1,5 +1,6 @@
 import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OFFLINE_MODEL } from '../../lambda/embed/featureHash.ts';
 import { type LocalServer, startLocalServer } from '../../lambda/serve/startLocalServer.ts';
@@ -48,6 +49,45 @@ async function outputFolder(prefix: string): Promise<string> {
 }
 
 describe('Command: embed-batch run with s3:// input and output', () => {
+  it('gives x.csv, x.jsonl and x.csv.gz below one prefix three complete s3:// outputs', async () => {
+    // Prepare
+    const csvBody = await readFile(path.join(FIXTURES, 'products.csv'));
+    await s3.putObject(BUCKET, 'same/x.csv', csvBody);
+    await s3.putObject(BUCKET, 'same/x.jsonl', await readFile(path.join(FIXTURES, 'products.jsonl')));
+    await s3.putObject(BUCKET, 'same/x.csv.gz', gzipSync(csvBody));
+
+    // Act
+    const result = await cli(['run', `s3://${BUCKET}/same/`, '--out', `s3://${BUCKET}/same-vectors/`]);
+
+    // Assess
+    expect(result.status, result.stderr.join('\n')).toBe(0);
+    const csvRows = await expectedCsvRows(path.join(FIXTURES, 'products.csv'));
+    await expectOutputRows(await outputFolder('same-vectors/x.csv/'), csvRows);
+    await expectOutputRows(await outputFolder('same-vectors/x.csv.gz/'), csvRows);
+    await expectOutputRows(
+      await outputFolder('same-vectors/x.jsonl/'),
+      await expectedJsonlRows(path.join(FIXTURES, 'products.jsonl')),
+    );
+  });
+
+  it("fails a file whose output keys would pass S3's 1,024 bytes, before writing anything", async () => {
+    // Prepare: a key that fits S3, but not with the output prefix and file names added
+    const key = `long/${'k'.repeat(980)}.csv`;
+    await s3.putObject(BUCKET, key, 'id,text\n1,a\n');
+    const before = server.stats.requests;
+
+    // Act
+    const result = await cli(['run', `s3://${BUCKET}/${key}`, '--out', `s3://${BUCKET}/long-vectors/`]);
+
+    // Assess
+    expect(result.status).toBe(1);
+    expect(result.stderr.at(-1)).toMatch(
+      /needs S3 keys of \d+ bytes .* over S3's limit of 1024; use a shorter input path or output prefix$/,
+    );
+    expect(await s3.listKeys(BUCKET, 'long-vectors/')).toEqual([]);
+    expect(server.stats.requests).toBe(before);
+  });
+
   it('embeds every file below an s3:// prefix into s3:// output folders', async () => {
     // Prepare
     await s3.putObject(

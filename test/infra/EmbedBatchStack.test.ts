@@ -158,7 +158,16 @@ describe('Stack: EmbedBatchStack', () => {
       expect(props.BucketName).toEqual({ Ref: bucketId });
       const configurations = props.NotificationConfiguration.QueueConfigurations;
       expect(configurations).toHaveLength(INPUT_SUFFIXES.length);
-      expect(INPUT_SUFFIXES).toEqual(['.csv', '.jsonl', '.ndjson', '.csv.gz', '.jsonl.gz', '.ndjson.gz']);
+      expect(INPUT_SUFFIXES).toEqual([
+        '.csv',
+        '.tsv',
+        '.jsonl',
+        '.ndjson',
+        '.csv.gz',
+        '.tsv.gz',
+        '.jsonl.gz',
+        '.ndjson.gz',
+      ]);
       for (const suffix of INPUT_SUFFIXES) {
         expect(configurations).toContainEqual({
           Events: ['s3:ObjectCreated:*'],

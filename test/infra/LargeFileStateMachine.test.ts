@@ -61,7 +61,16 @@ describe('Construct: LargeFileStateMachine (in EmbedBatchStack)', () => {
       ItemProcessor: {
         ProcessorConfig: { Mode: 'DISTRIBUTED', ExecutionType: 'STANDARD' },
         StartAt: 'EmbedShard',
-        States: { EmbedShard: { Type: 'Task', End: true } },
+        States: {
+          EmbedShard: { Type: 'Task', ResultPath: '$.result', Next: 'ShardFinished' },
+          // A worker that ran short of time answers `continue` and runs again from its checkpoint.
+          ShardFinished: {
+            Type: 'Choice',
+            Choices: [{ Variable: '$.result.status', StringEquals: 'continue', Next: 'EmbedShard' }],
+            Default: 'ShardDone',
+          },
+          ShardDone: { Type: 'Succeed' },
+        },
       },
     });
     expect(States.Finalise).toMatchObject({ Type: 'Task', InputPath: '$.plan', End: true });
@@ -155,7 +164,7 @@ describe('Construct: LargeFileStateMachine (in EmbedBatchStack)', () => {
     }
   });
 
-  it('lets the job function start this state machine only, and tells it where and above what size', () => {
+  it('lets the job function start this state machine only, look up its executions, and tells it where and above what size', () => {
     // Prepare
     const [, job] = functionNamed(template, 'index.handler');
     const jobStatements = statementsOf(template, 'index.handler');
@@ -175,6 +184,16 @@ describe('Construct: LargeFileStateMachine (in EmbedBatchStack)', () => {
         Sid: 'StartLargeFileRuns',
         Action: 'states:StartExecution',
         Resource: { Ref: machineId },
+      }),
+      expect.objectContaining({
+        Sid: 'DescribeLargeFileRuns',
+        Action: 'states:DescribeExecution',
+        Resource: {
+          'Fn::Join': [
+            '',
+            expect.arrayContaining([':execution:', { 'Fn::GetAtt': [machineId, 'Name'] }, ':*']),
+          ],
+        },
       }),
     ]);
   });

@@ -186,6 +186,40 @@ describe('Function: handler', () => {
     });
   });
 
+  it('completes a file whose every record is rejected, logging an error instead of failing the message', async () => {
+    // Prepare: redelivery could not help, so the message must not go back to the queue.
+    const object = await upload('input/blank/b.csv', 'id,text\n1,\n2,  \n');
+    const { handler } = newHandler();
+
+    // Act
+    const response = await handler(sqsEvent(sqsS3Message([object])), lambdaContext());
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(await hasManifest('output/blank/b.csv/')).toBe(true);
+    expect(logged('every record was rejected')[0]).toMatchObject({
+      level: 'ERROR',
+      key: 'input/blank/b.csv',
+      rows: { read: 2, embedded: 0, rejected: 2 },
+      errors: `s3://${BUCKET}/output/blank/b.csv/errors.jsonl`,
+    });
+  });
+
+  it('logs what the reader decided on its own, such as a sniffed delimiter', async () => {
+    // Prepare
+    const object = await upload('input/semi/s.csv', 'id;text\n1;hello\n');
+    const { handler } = newHandler();
+
+    // Act
+    await handler(sqsEvent(sqsS3Message([object])), lambdaContext());
+
+    // Assess
+    expect(output.json().some((line) => String(line.message).includes('columns separated by ";"'))).toBe(
+      true,
+    );
+    expect((await readOutput('output/semi/s.csv/')).rows.map((row) => row.text)).toEqual(['hello']);
+  });
+
   it('handles several messages per event and several S3 records per message, gzip included', async () => {
     // Prepare
     const a = await upload('input/multi/a.csv.gz', gzipSync(csv(products(5, 'a'))));
@@ -210,6 +244,42 @@ describe('Function: handler', () => {
     ]);
     expect((await readOutput('output/multi/b.ndjson/')).rows).toHaveLength(3);
     expect((await readOutput('output/multi/c d.jsonl/')).rows).toHaveLength(4);
+  });
+
+  it('gives input/col/x.csv, x.jsonl and x.csv.gz three complete outputs, each invocation keeping its own rows', async () => {
+    // Prepare
+    const csvRows = products(5, 'csv');
+    const jsonlRows = products(4, 'jsonl');
+    const gzRows = products(3, 'gz');
+    const objects = [
+      await upload('input/col/x.csv', csv(csvRows)),
+      await upload('input/col/x.jsonl', jsonl(jsonlRows)),
+      await upload('input/col/x.csv.gz', gzipSync(csv(gzRows))),
+    ];
+    const { handler } = newHandler();
+
+    // Act: one invocation per upload, as the queue delivers them
+    const responses = [];
+    for (const object of objects)
+      responses.push(await handler(sqsEvent(sqsS3Message([object])), lambdaContext()));
+
+    // Assess
+    expect(responses.flatMap(failures)).toEqual([]);
+    for (const [folder, rows] of [
+      ['output/col/x.csv/', csvRows],
+      ['output/col/x.jsonl/', jsonlRows],
+      ['output/col/x.csv.gz/', gzRows],
+    ] as const) {
+      const out = await readOutput(folder);
+      expect(
+        out.rows.map((row) => [row.id, row.text]),
+        folder,
+      ).toEqual(rows.map(([id, text]) => [id, text]));
+      expect(out.rows.map((row) => row.embedding)).toEqual(
+        rows.map(([, text]) => Array.from(featureHashEmbed(text, DIMENSIONS))),
+      );
+    }
+    expect(await s3.listKeys(BUCKET, 'output/col/x/')).toEqual([]);
   });
 
   it('skips a redelivered event whose output is complete, logging already complete', async () => {
@@ -468,7 +538,14 @@ describe('Function: handler', () => {
     expect(failures(response)).toEqual([]);
     expect(failures(denied)).toEqual(['denied']);
     expect(logged('embedded')).toHaveLength(1);
-    expect(logged('failed')[0]).toMatchObject({ error: { name: 'AuthenticationError' } });
+    // A deployed function names the secret its token came from, not the CLI's variables.
+    expect(logged('failed')[0]).toMatchObject({
+      error: {
+        name: 'AuthenticationError',
+        message: expect.stringContaining(`check the secret ${SECRET_ARN} (EMBEDDINGS_API_KEY_SECRET_ARN)`),
+      },
+    });
+    expect(JSON.stringify(logged('failed')[0])).not.toContain('IONOS_API_TOKEN');
     expect(logged('configuration')[0]).toMatchObject({ config: { apiKey: `secret ${SECRET_ARN}` } });
     expect(output.text().length).toBeGreaterThan(0);
     expect(output.text()).not.toContain(TOKEN);

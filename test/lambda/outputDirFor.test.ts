@@ -28,6 +28,15 @@ describe('Function: outputDirFor', () => {
     expect(outputDirFor('bkt', key, layout)).toEqual({ skip: reason });
   });
 
+  it.each(['input/x.tsv', 'input/a/x.TSV.gz'])('takes %s as input (tab-separated CSV)', (key) => {
+    // Act
+    const target = outputDirFor('bkt', key, layout);
+
+    // Assess: the folder's name is the output-naming rule's business; that it is input is this one's.
+    expect(target.skip).toBeUndefined();
+    expect(target.outputDir).toMatch(/^s3:\/\/bkt\/output\//);
+  });
+
   it('with the whole bucket as input, still never takes keys under the output prefix', () => {
     // Prepare
     const whole = { inputPrefix: '', outputPrefix: 'vectors/' };

@@ -1,6 +1,7 @@
 import { type Options, parse } from 'csv-parse/sync';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { CSV_DELIMITERS, type CsvDelimiter } from '../../lambda/read/CsvDelimiter.ts';
 import { csvRows, UnreadableCsvError } from '../../lambda/read/csvRows.ts';
 
 const RUNS = Number(process.env.CSV_RUNS ?? 400);
@@ -13,7 +14,10 @@ const REFERENCE_OPTIONS: Options = {
   relax_column_count: true,
 };
 
-/** Pieces that make CSV hard: separators, quotes in every position, line breaks, blanks, multi-byte UTF-8. */
+/**
+ * Pieces that make CSV hard: separators, quotes in every position, line breaks, blanks, multi-byte UTF-8.
+ * `,` stands for the delimiter under test; the other separators are text then (or the delimiter, for `\t`).
+ */
 const TRICKY = [
   'a',
   'bc',
@@ -31,32 +35,45 @@ const TRICKY = [
   '"\r\n',
   '",',
   ',"',
+  ';',
+  '|',
+  '\t"',
 ];
 
 const text = (maxLength: number) =>
   fc.array(fc.constantFrom(...TRICKY), { maxLength }).map((parts) => parts.join(''));
 
-/** Well-formed cells, quoted (with doubled quotes) or plain, and every kind of malformed one. */
-const cell = fc.oneof(
-  { weight: 3, arbitrary: text(6).map((value) => value.replace(/[",\r\n]/g, '')) },
-  { weight: 3, arbitrary: text(6).map((value) => `"${value.replaceAll('"', '""')}"`) },
-  { weight: 1, arbitrary: fc.tuple(text(3), text(3)).map(([a, b]) => `"${a.replaceAll('"', '""')}"${b}`) },
-  { weight: 1, arbitrary: fc.tuple(fc.constantFrom('x', ' '), text(4)).map(([a, b]) => `${a}"${b}`) },
-);
-const row = fc.array(cell, { minLength: 1, maxLength: 4 }).map((cells) => cells.join(','));
-const csvFile = fc.oneof(
-  {
-    weight: 4,
-    arbitrary: fc
-      .tuple(
-        fc.array(fc.tuple(row, fc.constantFrom('\n', '\r\n', '\r', '\n\n', '\r\r\n')), { maxLength: 12 }),
-        fc.option(row, { nil: undefined }),
-      )
-      .map(([rows, last]) => rows.map(([r, end]) => r + end).join('') + (last ?? '')),
-  },
-  // Anything at all from the same pieces: unclosed quotes, quotes after quotes, bare line breaks.
-  { weight: 1, arbitrary: text(40) },
-);
+/** CSV files of the reader's hard cases, with `delimiter` where the pieces have `,`. */
+function csvFileWith(delimiter: CsvDelimiter) {
+  const special = new Set(['"', '\r', '\n', delimiter]);
+  const plain = (value: string) =>
+    [...value.replaceAll(',', delimiter)].filter((c) => !special.has(c)).join('');
+  const quoted = (value: string) => `"${value.replaceAll(',', delimiter).replaceAll('"', '""')}"`;
+  const cell = fc.oneof(
+    { weight: 3, arbitrary: text(6).map(plain) },
+    { weight: 3, arbitrary: text(6).map(quoted) },
+    { weight: 1, arbitrary: fc.tuple(text(3), text(3)).map(([a, b]) => `"${a.replaceAll('"', '""')}"${b}`) },
+    { weight: 1, arbitrary: fc.tuple(fc.constantFrom('x', ' '), text(4)).map(([a, b]) => `${a}"${b}`) },
+  );
+  const row = fc.array(cell, { minLength: 1, maxLength: 4 }).map((cells) => cells.join(delimiter));
+  return csvFileOf(row, delimiter);
+}
+
+function csvFileOf(row: fc.Arbitrary<string>, delimiter: CsvDelimiter) {
+  return fc.oneof(
+    {
+      weight: 4,
+      arbitrary: fc
+        .tuple(
+          fc.array(fc.tuple(row, fc.constantFrom('\n', '\r\n', '\r', '\n\n', '\r\r\n')), { maxLength: 12 }),
+          fc.option(row, { nil: undefined }),
+        )
+        .map(([rows, last]) => rows.map(([r, end]) => r + end).join('') + (last ?? '')),
+    },
+    // Anything at all from the same pieces: unclosed quotes, quotes after quotes, bare line breaks.
+    { weight: 1, arbitrary: text(40).map((file) => file.replaceAll(',', delimiter)) },
+  );
+}
 
 /** Splits bytes at the given cut points (sorted, deduplicated) into chunks, some empty. */
 function chunksOf(bytes: Buffer, cuts: readonly number[]): Buffer[] {
@@ -77,19 +94,23 @@ async function* stream(chunks: readonly Buffer[]): AsyncGenerator<Uint8Array> {
 
 type Outcome = { rows: string[][] } | { error: string };
 
-function reference(bytes: Buffer): Outcome {
+function reference(bytes: Buffer, delimiter: CsvDelimiter = ','): Outcome {
   try {
-    const rows = parse(bytes, REFERENCE_OPTIONS) as unknown as Buffer[][];
+    const rows = parse(bytes, { ...REFERENCE_OPTIONS, delimiter }) as unknown as Buffer[][];
     return { rows: rows.map((fields) => fields.map((field) => field.toString('latin1'))) };
   } catch (error) {
     return { error: (error as Error).message.split(':')[0]! };
   }
 }
 
-async function scanned(chunks: readonly Buffer[], maxRowBytes = 1_000_000): Promise<Outcome> {
+async function scanned(
+  chunks: readonly Buffer[],
+  maxRowBytes = 1_000_000,
+  delimiter: CsvDelimiter = ',',
+): Promise<Outcome> {
   const rows: string[][] = [];
   try {
-    for await (const batch of csvRows(stream(chunks), maxRowBytes)) {
+    for await (const batch of csvRows(stream(chunks), maxRowBytes, delimiter)) {
       for (const fields of batch) rows.push(fields.map((field) => field.toString('latin1')));
     }
     return { rows };
@@ -100,26 +121,34 @@ async function scanned(chunks: readonly Buffer[], maxRowBytes = 1_000_000): Prom
 }
 
 describe('Function: csvRows', () => {
-  it('returns exactly the rows csv-parse returns for the whole file, however the bytes are chunked', async () => {
-    await fc.assert(
-      fc.asyncProperty(csvFile, fc.array(fc.nat(), { maxLength: 8 }), async (file, cuts) => {
-        const bytes = Buffer.from(file, 'utf8');
-        expect(await scanned(chunksOf(bytes, cuts))).toEqual(reference(bytes));
-      }),
-      { numRuns: RUNS },
-    );
-  });
+  it.each(CSV_DELIMITERS)(
+    'returns exactly the rows csv-parse returns for the whole file with delimiter %j, however the bytes are chunked',
+    async (delimiter) => {
+      await fc.assert(
+        fc.asyncProperty(csvFileWith(delimiter), fc.array(fc.nat(), { maxLength: 8 }), async (file, cuts) => {
+          const bytes = Buffer.from(file, 'utf8');
+          expect(await scanned(chunksOf(bytes, cuts), 1_000_000, delimiter)).toEqual(
+            reference(bytes, delimiter),
+          );
+        }),
+        { numRuns: RUNS },
+      );
+    },
+  );
 
-  it('reads a file fed one byte at a time like csv-parse', async () => {
-    await fc.assert(
-      fc.asyncProperty(csvFile, async (file) => {
-        const bytes = Buffer.from(file, 'utf8');
-        const single = [...bytes].map((byte) => Buffer.from([byte]));
-        expect(await scanned(single)).toEqual(reference(bytes));
-      }),
-      { numRuns: RUNS / 4 },
-    );
-  });
+  it.each(CSV_DELIMITERS)(
+    'reads a file fed one byte at a time like csv-parse, with delimiter %j',
+    async (delimiter) => {
+      await fc.assert(
+        fc.asyncProperty(csvFileWith(delimiter), async (file) => {
+          const bytes = Buffer.from(file, 'utf8');
+          const single = [...bytes].map((byte) => Buffer.from([byte]));
+          expect(await scanned(single, 1_000_000, delimiter)).toEqual(reference(bytes, delimiter));
+        }),
+        { numRuns: RUNS / 4 },
+      );
+    },
+  );
 
   it('yields every row before the one that is too long, then fails naming the limit', async () => {
     // Prepare: two rows, then one whose quote never closes, fed in small chunks.

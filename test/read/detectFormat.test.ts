@@ -21,6 +21,18 @@ describe('Function: detectFormat', () => {
   });
 
   it.each([
+    ['tab-separated.tsv', false],
+    ['s3://bucket/input/export.TSV.gz', true],
+  ])('reads %s as CSV separated by tabs (gzip: %s)', (uri, gzip) => {
+    // Prepare, Act
+    const detected = detectFormat(uri);
+
+    // Assess
+    expect(detected).toEqual({ format: 'csv', gzip, delimiter: '\t' });
+    expect(isSupportedInput(uri)).toBe(true);
+  });
+
+  it.each([
     'products.xlsx',
     'products.csv.zip',
     'archive.gz',
@@ -34,7 +46,7 @@ describe('Function: detectFormat', () => {
     // Assess
     expect(act).toThrow(InputError);
     expect(act).toThrow(`${uri}: unsupported input file`);
-    expect(act).toThrow('.csv, .jsonl or .ndjson, optionally followed by .gz');
+    expect(act).toThrow('.csv, .tsv, .jsonl or .ndjson, optionally followed by .gz');
   });
 });
 

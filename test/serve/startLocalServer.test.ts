@@ -4,6 +4,7 @@ import {
   OFFLINE_DEFAULT_DIMENSIONS,
   OFFLINE_MODEL,
 } from '../../lambda/embed/featureHash.ts';
+import { OfflineTransport } from '../../lambda/embed/OfflineTransport.ts';
 import { ConfigError } from '../../lambda/errors.ts';
 import { type LocalServerOptions, startLocalServer } from '../../lambda/serve/startLocalServer.ts';
 import {
@@ -118,7 +119,7 @@ describe('Function: startLocalServer', () => {
     expect(Float32Array.from(overridden.data[0]!.embedding as number[])).toEqual(featureHashEmbed('a b', 16));
   });
 
-  it('reports usage as words plus punctuation runs, at least 1 per input', async () => {
+  it('reports usage with the one token estimate the batcher and the offline embedder use', async () => {
     // Prepare
     const server = await start();
 
@@ -130,7 +131,10 @@ describe('Function: startLocalServer', () => {
     const body = (await response.json()) as EmbeddingsBody;
 
     // Assess
-    expect(body.usage).toEqual({ prompt_tokens: 4 + 1 + 1, total_tokens: 6 });
+    // ceil(UTF-8 bytes / 3), at least 1: 14 bytes -> 5, 3 -> 1, 3 -> 1.
+    expect(body.usage).toEqual({ prompt_tokens: 5 + 1 + 1, total_tokens: 7 });
+    const offline = await new OfflineTransport().embed(['Hello, world!!', '...', 'one']);
+    expect(offline.promptTokens).toBe(7);
   });
 
   it('answers 401 without the right API key, and 200 with it, on every endpoint', async () => {

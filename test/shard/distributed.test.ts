@@ -94,8 +94,8 @@ describe('Integration: planner -> concurrent shard workers -> finaliser (local S
     SHARD_BYTES: '3000',
   };
 
-  function newShardHandlers() {
-    const config = loadConfig({ ...env, EMBEDDINGS_BASE_URL: server.url });
+  function newShardHandlers(extra: Record<string, string> = {}) {
+    const config = loadConfig({ ...env, EMBEDDINGS_BASE_URL: server.url, ...extra });
     return createShardHandlers({
       config,
       store: new S3Store(s3.client),
@@ -167,7 +167,7 @@ describe('Integration: planner -> concurrent shard workers -> finaliser (local S
     // Assess
     expect(summary.shards).toBeGreaterThanOrEqual(5);
     expect(items).toHaveLength(summary.shards);
-    expect(workers.every((worker) => !worker.alreadyDone)).toBe(true);
+    expect(workers.every((worker) => worker.status === 'done' && !worker.alreadyDone)).toBe(true);
     expect(finalised.status).toBe('finalised');
     const reference = await readOutput(`reference/${name}/`);
     const distributed = await readOutput(`output/big/${name}/`);
@@ -214,7 +214,7 @@ describe('Integration: planner -> concurrent shard workers -> finaliser (local S
     const again = await handlers.finalise(summary, lambdaContext());
 
     // Assess
-    expect(retried.alreadyDone).toBe(true);
+    expect(retried).toMatchObject({ status: 'done', alreadyDone: true });
     expect(server.stats.requests).toBe(requestsBefore);
     expect(first.status).toBe('finalised');
     expect(again).toEqual({ status: 'already finalised', manifestUri: first.manifestUri });
@@ -254,5 +254,85 @@ describe('Integration: planner -> concurrent shard workers -> finaliser (local S
       out.manifest.parts.map((part) => part.uri.slice(part.uri.lastIndexOf('/') + 1)).sort(),
     );
     expect(out.manifest.source).toMatchObject({ etag });
+  });
+  it('runs a shard worker short of time again from its checkpoint, as the state machine loops, with the single-run output', async () => {
+    // Prepare: a slow endpoint, short invocations, and a few large shards
+    const slow = await startLocalServer({ apiKey: TOKEN, dimensions: DIMENSIONS, latencyMs: 150 });
+    try {
+      const key = 'input/slow/products.csv';
+      const object = await s3.putObject(BUCKET, key, trickyCsv());
+      const single = await runSingle(`s3://${BUCKET}/${key}`, `s3://${BUCKET}/reference/slow/`);
+      const handlers = newShardHandlers({
+        EMBEDDINGS_BASE_URL: slow.url,
+        EMBED_TIME_MARGIN_MS: '450',
+        EMBED_CHECKPOINT_INTERVAL_MS: '100',
+        SHARD_BYTES: '20000',
+      });
+      const summary = await handlers.plan({ bucket: BUCKET, key, ...object }, lambdaContext());
+      const items = JSON.parse(
+        new TextDecoder().decode(await s3.getBytes(BUCKET, summary.itemReader?.key ?? '')),
+      ) as ShardTask[];
+
+      // Act: each item as the Map's item processor runs it: again while it answers `continue`
+      const invocations = await Promise.all(
+        items.map(async (item) => {
+          let runs = 0;
+          for (;;) {
+            runs++;
+            const outcome = await handlers.shard(item, lambdaContext(900));
+            if (outcome.status === 'done') return runs;
+            if (runs > 40) throw new Error(`shard ${item.index} did not finish`);
+          }
+        }),
+      );
+      const finalised = await handlers.finalise(summary, lambdaContext());
+
+      // Assess
+      expect(finalised.status).toBe('finalised');
+      expect(Math.max(...invocations)).toBeGreaterThan(1);
+      const texts = single.usage.rows.embedded - single.usage.rows.deduplicated;
+      const extraRuns = invocations.reduce((sum, runs) => sum + runs - 1, 0);
+      // At most one window (2 x concurrency x batch) sent again per extra invocation.
+      expect(slow.stats.inputs).toBeLessThanOrEqual(texts + extraRuns * 2 * 2 * 16 + items.length * 16);
+      const reference = await readOutput('reference/slow/');
+      const distributed = await readOutput('output/slow/products.csv/');
+      expect(distributed.rows).toEqual(reference.rows);
+      expect(distributed.errors).toEqual(reference.errors);
+      expect(distributed.usage.rows).toEqual(single.usage.rows);
+      expect(await s3.listKeys(BUCKET, 'output/slow/products.csv/_shards/')).toEqual([]);
+    } finally {
+      await slow.close();
+    }
+  });
+  it('restarts a failed run from where it stood: a new execution keeps the plan and does not embed finished shards again', async () => {
+    // Prepare: a run whose execution failed after half of its shards
+    const key = 'input/restart/products.csv';
+    const object = await s3.putObject(BUCKET, key, trickyCsv());
+    const single = await runSingle(`s3://${BUCKET}/${key}`, `s3://${BUCKET}/reference/restart/`);
+    const first = newShardHandlers();
+    const summary = await first.plan({ bucket: BUCKET, key, ...object }, lambdaContext());
+    const items = JSON.parse(
+      new TextDecoder().decode(await s3.getBytes(BUCKET, summary.itemReader?.key ?? '')),
+    ) as ShardTask[];
+    const half = items.slice(0, Math.ceil(items.length / 2));
+    await Promise.all(half.map((item) => first.shard(item, lambdaContext())));
+    const inputsBefore = server.stats.inputs;
+
+    // Act: the restarted execution plans again and runs every item
+    const again = newShardHandlers();
+    const replanned = await again.plan({ bucket: BUCKET, key, ...object }, lambdaContext());
+    const workers = await Promise.all(items.map((item) => again.shard(item, lambdaContext())));
+    const finalised = await again.finalise(replanned, lambdaContext());
+
+    // Assess
+    expect(replanned.runId).toBe(summary.runId);
+    expect(workers.filter((w) => w.status === 'done' && w.alreadyDone)).toHaveLength(half.length);
+    expect(finalised.status).toBe('finalised');
+    const reference = await readOutput('reference/restart/');
+    const distributed = await readOutput('output/restart/products.csv/');
+    expect(distributed.rows).toEqual(reference.rows);
+    expect(distributed.usage.rows).toEqual(single.usage.rows);
+    // Only the unfinished shards' texts were sent by the restart.
+    expect(server.stats.inputs - inputsBefore).toBeLessThan(single.usage.rows.embedded);
   });
 });

@@ -50,7 +50,14 @@ export async function readByShards(
 ): Promise<{ layout: ShardLayout; results: ReadResult[]; perShard: ReadResult[][] }> {
   const { chunkSizes = [bytes.length], ...plan } = options;
   const layout = await planShards(pieces(bytes, chunkSizes), { ...plan, source: 'input' });
-  const base = { source: 'input', format: plan.format, gzip: false, maxRecordBytes: plan.maxRecordBytes };
+  // As runShard reads: on commas, as the planner splits rows.
+  const base = {
+    source: 'input',
+    format: plan.format,
+    gzip: false,
+    maxRecordBytes: plan.maxRecordBytes,
+    delimiter: ',',
+  } as const;
   const perShard: ReadResult[][] = [];
   for (const shard of layout.shards) {
     const slice = bytes.subarray(shard.start, shard.end + 1);

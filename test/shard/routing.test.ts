@@ -1,5 +1,10 @@
 import { gzipSync } from 'node:zlib';
-import { ExecutionAlreadyExists, type SFNClient, type StartExecutionCommand } from '@aws-sdk/client-sfn';
+import {
+  DescribeExecutionCommand,
+  ExecutionAlreadyExists,
+  type SFNClient,
+  type StartExecutionCommand,
+} from '@aws-sdk/client-sfn';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../lambda/errors.ts';
 import { createHandler } from '../../lambda/lambda/createHandler.ts';
@@ -22,11 +27,19 @@ function csv(rows: number): string {
   return `id,text\n${Array.from({ length: rows }, (_, i) => `r-${i},row number ${i} of a file`).join('\n')}\n`;
 }
 
-/** A fake SFN client recording each StartExecution; names seen before fail as Step Functions does. */
+/**
+ * A fake SFN client recording each StartExecution; names seen before fail as
+ * Step Functions does, and DescribeExecution answers `statuses` (RUNNING unless set).
+ */
 function fakeSfn() {
   const started: { name?: string; input?: string; stateMachineArn?: string }[] = [];
+  const statuses = new Map<string, string>();
   const client = {
-    send: async (command: StartExecutionCommand) => {
+    send: async (command: StartExecutionCommand | DescribeExecutionCommand) => {
+      if (command instanceof DescribeExecutionCommand) {
+        const name = command.input.executionArn?.split(':').at(-1) ?? '';
+        return { status: statuses.get(name) ?? 'RUNNING' };
+      }
       const { name, input, stateMachineArn } = command.input;
       if (started.some((run) => run.name === name)) {
         throw new ExecutionAlreadyExists({ message: `Execution Already Exists: '${name}'`, $metadata: {} });
@@ -37,7 +50,7 @@ function fakeSfn() {
       };
     },
   } as unknown as SFNClient;
-  return { client, started };
+  return { client, started, statuses };
 }
 
 describe('Function: executionName', () => {
@@ -104,6 +117,25 @@ describe('Function: sfnLargeFileRunStarter', () => {
     // Assess
     expect(second).toEqual({ ...first, alreadyStarted: true });
     expect(started).toHaveLength(1);
+  });
+
+  it('starts the next attempt of a version whose earlier run ended without an output, and not while one runs', async () => {
+    // Prepare
+    const { client, started, statuses } = fakeSfn();
+    const start = sfnLargeFileRunStarter(client, STATE_MACHINE);
+    const input = { bucket: 'b', key: 'input/big.csv', etag: 'e1', size: 5_000 };
+    const first = await start(input);
+    statuses.set(first.name, 'FAILED');
+
+    // Act
+    const second = await start(input);
+    const duplicate = await start(input);
+
+    // Assess
+    expect(second).toMatchObject({ name: `${first.name.slice(0, 77)}-a2`, alreadyStarted: false });
+    expect(second.name.length).toBeLessThanOrEqual(80);
+    expect(duplicate).toEqual({ ...second, alreadyStarted: true });
+    expect(started.map((run) => run.name)).toEqual([first.name, second.name]);
   });
 
   it('rejects an ARN that is not a state machine', () => {
