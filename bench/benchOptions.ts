@@ -2,7 +2,8 @@
  * Options of `npm run bench`, defaults applied and checked in one place.
  *
  *   npm run bench                          every section, 3 runs each (about 10 minutes)
- *   npm run bench -- --only throughput,cpu  some sections (throughput, cpu, memory, size)
+ *   npm run bench -- --only throughput,cpu  some sections (throughput, cpu, memory, size, budget)
+ *   npm run bench -- --only budget         the shared rate budget alone (static split vs shared, 1-8 workers)
  *   npm run bench -- --quick               1 run each, smaller inputs (a smoke test, about 2 minutes)
  *   npm run bench -- --memory-1m           also the 1M-row memory run (several minutes more)
  *   npm run bench -- --cli ../other/lambda/cli.ts --label "after fix"   measure another tree
@@ -17,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 /** The benchmark sections, in the order they run. */
-export const SECTIONS = ['throughput', 'cpu', 'memory', 'size'] as const;
+export const SECTIONS = ['throughput', 'cpu', 'memory', 'size', 'budget'] as const;
 export type Section = (typeof SECTIONS)[number];
 
 /** What one `npm run bench` does. */

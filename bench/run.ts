@@ -8,7 +8,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { BENCH_USAGE, parseBenchOptions, type Section } from './benchOptions.ts';
 import { machineInfo } from './machineInfo.ts';
+import { renderBudget } from './report/renderBudget.ts';
 import { renderReport } from './report/renderReport.ts';
+import { benchBudget } from './sections/budget.ts';
 import { benchCpu } from './sections/cpu.ts';
 import { benchMemory } from './sections/memory.ts';
 import { benchSize } from './sections/size.ts';
@@ -21,7 +23,17 @@ const RUNNERS: Record<Section, (context: BenchContext) => Promise<unknown>> = {
   cpu: benchCpu,
   memory: benchMemory,
   size: benchSize,
+  budget: benchBudget,
 };
+
+/** Rewrites the part of the report `section` belongs to: the budget has a block of its own. */
+async function writeReport(file: string, latest: LatestResults, section?: Section): Promise<void> {
+  if (section === 'budget' || (section === undefined && latest.budget)) {
+    if (latest.budget) await writeReportFile(file, renderBudget(latest.budget), 'budget');
+    if (section === 'budget') return;
+  }
+  await writeReportFile(file, renderReport(latest));
+}
 
 async function readLatest(file: string): Promise<LatestResults> {
   try {
@@ -42,10 +54,7 @@ const log = (line: string): void => {
 const args = process.argv.slice(2).map((arg) => (/\s/.test(arg) ? JSON.stringify(arg) : arg));
 const command = `npm run bench${args.length > 0 ? ` -- ${args.join(' ')}` : ''}`;
 if (options.renderOnly) {
-  await writeReportFile(
-    options.reportFile,
-    renderReport(await readLatest(path.join(options.resultsDir, 'latest.json'))),
-  );
+  await writeReport(options.reportFile, await readLatest(path.join(options.resultsDir, 'latest.json')));
   process.exit(0);
 }
 const workDir = await mkdtemp(path.join(tmpdir(), 'embed-bench-'));
@@ -76,7 +85,7 @@ try {
       `${JSON.stringify(record, null, 2)}\n`,
     );
     await writeFile(latestFile, `${JSON.stringify(latest, null, 2)}\n`);
-    await writeReportFile(options.reportFile, renderReport(latest));
+    await writeReport(options.reportFile, latest, section);
     log(
       `${section} done in ${((performance.now() - started) / 1000).toFixed(0)} s; ${path.basename(options.reportFile)} updated`,
     );

@@ -27,6 +27,8 @@ export interface EmbedBatchRunOptions {
   readonly flags?: readonly string[];
   /** Extra Node flags, e.g. `--cpu-prof`. */
   readonly nodeArgs?: readonly string[];
+  /** Extra environment (e.g. the SDK's settings for a local DynamoDB). */
+  readonly env?: NodeJS.ProcessEnv;
 }
 
 const ENDPOINT_VARIABLES = [
@@ -38,7 +40,7 @@ const ENDPOINT_VARIABLES = [
 
 /** Runs the job once; throws when it fails, with its stderr. */
 export async function runEmbedBatch(options: EmbedBatchRunOptions): Promise<EmbedBatchRun> {
-  const env: NodeJS.ProcessEnv = {};
+  const env: NodeJS.ProcessEnv = { ...options.env };
   // Only the flags say where the endpoint is.
   for (const name of ENDPOINT_VARIABLES) env[name] = '';
   const measured = await measureProcess(

@@ -112,6 +112,33 @@ export interface SizeResult {
   readonly cases: readonly SizeCase[];
 }
 
+/** One run of the budget section: `workers` processes at once in one mode. */
+export interface BudgetRun {
+  readonly mode: string;
+  readonly workers: number;
+  readonly round: number;
+  /** What the endpoint saw: every arrival, those answered 200, and 429s. */
+  readonly requests: number;
+  readonly ok: number;
+  readonly throttled: number;
+  /** Seconds between the first and the last arrival. */
+  readonly spanSeconds: number;
+  /** Rows embedded over that span, all workers together. */
+  readonly rowsPerSecond: number;
+  readonly failedRows: number;
+  /** Calls the local DynamoDB received during the run (0 for the static splits). */
+  readonly dynamoCalls: number;
+}
+
+export interface BudgetResult {
+  readonly server: { readonly rps: number; readonly burst: number; readonly latencyMs: number };
+  readonly batch: number;
+  readonly requestsPerWorker: number;
+  readonly ceilingRowsPerSecond: number;
+  readonly modes: readonly { readonly name: string; readonly description: string }[];
+  readonly runs: readonly BudgetRun[];
+}
+
 /** Where and when the figures were taken. */
 export interface MachineInfo {
   readonly cpu: string;
@@ -138,4 +165,5 @@ export type LatestResults = {
   cpu?: SectionRecord<CpuResult>;
   memory?: SectionRecord<MemoryResult>;
   size?: SectionRecord<SizeResult>;
+  budget?: SectionRecord<BudgetResult>;
 } & Partial<Record<Section, unknown>>;

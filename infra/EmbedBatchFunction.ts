@@ -10,8 +10,9 @@ import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { HANDLER_ENTRY, handlerBundling, PROJECT_ROOT } from './bundling.ts';
-import { integerProp, keyPrefixProps, PropsError, positiveNumberProp } from './errors.ts';
+import { integerProp, keyPrefixProps, PropsError } from './errors.ts';
 import { functionRoleAndLogs } from './functionRoleAndLogs.ts';
+import type { RateBudgetTable } from './RateBudgetTable.ts';
 
 /** Props of `EmbedBatchFunction`. */
 export interface EmbedBatchFunctionProps {
@@ -29,8 +30,11 @@ export interface EmbedBatchFunctionProps {
   readonly baseUrl: string;
   /** `EMBEDDINGS_MODEL`. */
   readonly model: string;
-  /** `EMBED_RPS`: requests per second of one invocation (the account budget / `maxConcurrency`). */
-  readonly rpsPerInvocation: number;
+  /**
+   * The rate budget every invocation draws on (`RATE_TABLE`, `EMBED_RPS`,
+   * `EMBED_BURST`, `EMBED_TPM`): a lone invocation gets all of it.
+   */
+  readonly rateBudget: RateBudgetTable;
   /** `EMBED_CONCURRENCY`: embedding requests one invocation keeps in flight. @default 4 */
   readonly requestConcurrency?: number;
   /** Most concurrent invocations the SQS event source starts (2 to 1000). @default 2 */
@@ -66,7 +70,11 @@ export interface EmbedBatchFunctionProps {
  *   missing key with 404 rather than 403 only to callers that may list it,
  *   and the job tells "not there" (first run, deleted input) from "denied";
  * - read the API token secret, write its own log group, send X-Ray traces,
- *   consume the queue (granted by the event source).
+ *   consume the queue (granted by the event source);
+ * - get and update the rate budget's item (`RateBudgetTable.drawFrom`).
+ *
+ * `maxConcurrency` bounds how many files are embedded at once; the shared
+ * rate budget, not a division of it, keeps them within the endpoint's rate.
  */
 export class EmbedBatchFunction extends Construct {
   public readonly function: nodejs.NodejsFunction;
@@ -84,7 +92,6 @@ export class EmbedBatchFunction extends Construct {
     const requestConcurrency = integerProp(props.requestConcurrency ?? 4, 'requestConcurrency', 1);
     const timeout = props.timeout ?? Duration.minutes(15);
     integerProp(timeout.toSeconds(), 'timeout (seconds)', 1, 900);
-    positiveNumberProp(props.rpsPerInvocation, 'rpsPerInvocation');
     keyPrefixProps(props);
     if (
       props.inputPrefix.startsWith(props.outputPrefix) ||
@@ -158,7 +165,6 @@ export class EmbedBatchFunction extends Construct {
         INPUT_PREFIX: inputPrefix,
         OUTPUT_PREFIX: outputPrefix,
         QUEUE_URL: props.queue.queueUrl,
-        EMBED_RPS: String(props.rpsPerInvocation),
         EMBED_CONCURRENCY: String(requestConcurrency),
         POWERTOOLS_SERVICE_NAME: props.serviceName ?? 'embed-batch',
         POWERTOOLS_METRICS_NAMESPACE: props.metricsNamespace ?? 'EmbedBatch',
@@ -172,6 +178,7 @@ export class EmbedBatchFunction extends Construct {
       maxConcurrency,
     });
     this.function.addEventSource(this.eventSource);
+    props.rateBudget.drawFrom(this.function);
 
     this.acknowledgeFindings(bucket, inputPrefix, outputPrefix);
   }

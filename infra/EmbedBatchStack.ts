@@ -11,6 +11,7 @@ import { EmbedBatchFunction } from './EmbedBatchFunction.ts';
 import { JobAlarms } from './JobAlarms.ts';
 import { JobQueue } from './JobQueue.ts';
 import { LargeFileStateMachine, readLargeFileConfig } from './LargeFileStateMachine.ts';
+import { RateBudgetTable } from './RateBudgetTable.ts';
 import { ReindexSchedule } from './ReindexSchedule.ts';
 
 /**
@@ -59,6 +60,8 @@ export class EmbedBatchStack extends Stack {
   public readonly reindex?: ReindexSchedule;
   /** The Distributed Map path for inputs over `largeFileBytes`. */
   public readonly largeFiles: LargeFileStateMachine;
+  /** The rate budget every function that calls the endpoint draws on. */
+  public readonly rateBudget: RateBudgetTable;
 
   constructor(scope: Construct, id: string, props: EmbedBatchStackProps) {
     super(scope, id, {
@@ -72,6 +75,11 @@ export class EmbedBatchStack extends Stack {
     const timeout = Duration.minutes(15);
     this.jobQueue = new JobQueue(this, 'Jobs', { consumerTimeout: timeout });
     this.apiKeySecret = this.createOrImportSecret(config.secretName);
+    this.rateBudget = new RateBudgetTable(this, 'RateBudget', {
+      rps: config.rateBudgetRps,
+      burst: config.rateBudgetBurst,
+      tpm: config.rateBudgetTpm,
+    });
 
     this.job = new EmbedBatchFunction(this, 'Embed', {
       bucket: this.data.bucket,
@@ -81,7 +89,7 @@ export class EmbedBatchStack extends Stack {
       apiKeySecret: this.apiKeySecret,
       baseUrl: config.baseUrl,
       model: config.model,
-      rpsPerInvocation: config.rpsPerInvocation,
+      rateBudget: this.rateBudget,
       requestConcurrency: config.requestConcurrency,
       maxConcurrency: config.maxConcurrency,
       memorySize: config.memorySize,
@@ -118,7 +126,7 @@ export class EmbedBatchStack extends Stack {
       apiKeySecret: this.apiKeySecret,
       baseUrl: config.baseUrl,
       model: config.model,
-      rateBudgetRps: config.rateBudgetRps,
+      rateBudget: this.rateBudget,
       maxConcurrency: largeFileConfig.largeFileConcurrency,
       requestConcurrency: config.requestConcurrency,
       memorySize: config.memorySize,

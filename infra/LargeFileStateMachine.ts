@@ -14,8 +14,9 @@ import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct, type IConstruct } from 'constructs';
 import { alarmAbove } from './alarmAbove.ts';
 import { HANDLER_ENTRY, handlerBundling, PROJECT_ROOT } from './bundling.ts';
-import { integerProp, keyPrefixProps, PropsError, positiveNumberProp, StackConfigError } from './errors.ts';
+import { integerProp, keyPrefixProps, StackConfigError } from './errors.ts';
 import { functionRoleAndLogs } from './functionRoleAndLogs.ts';
+import type { RateBudgetTable } from './RateBudgetTable.ts';
 
 /** Defaults of the large-file context keys; `cdk.json` repeats them so they are visible. */
 export const LARGE_FILE_DEFAULTS = {
@@ -34,8 +35,9 @@ export interface LargeFileConfig {
   /** `largeFileBytes`: `LARGE_FILE_BYTES` of the job function. @default 32 MiB */
   readonly largeFileBytes: number;
   /**
-   * `largeFileConcurrency`: the Distributed Map's `MaxConcurrency`; each
-   * worker gets `rateBudgetRps / largeFileConcurrency` requests per second.
+   * `largeFileConcurrency`: the Distributed Map's `MaxConcurrency`. Workers
+   * draw on the shared rate budget; the planner sizes shards for
+   * `rateBudgetRps / largeFileConcurrency` requests per second each.
    * @default 4
    */
   readonly largeFileConcurrency: number;
@@ -83,8 +85,8 @@ export interface LargeFileStateMachineProps {
   readonly baseUrl: string;
   /** `EMBEDDINGS_MODEL`. */
   readonly model: string;
-  /** Requests per second all workers together may send (the account's budget). */
-  readonly rateBudgetRps: number;
+  /** The rate budget the shard workers draw on, with the job function and everyone else. */
+  readonly rateBudget: RateBudgetTable;
   /** Shard workers at once (Distributed Map `MaxConcurrency`). @default 4 */
   readonly maxConcurrency?: number;
   /** `SHARD_BYTES`: the planner's target shard size. @default 64 MiB */
@@ -125,9 +127,10 @@ interface Access {
  *
  * - the planner cuts the object at record boundaries and writes
  *   `<output folder>/_shards/shards.json`, which the map's ItemReader reads;
- * - at most `maxConcurrency` workers run at once, each limited to
- *   `rateBudgetRps / maxConcurrency` requests per second, so one execution
- *   stays within the endpoint's budget;
+ * - at most `maxConcurrency` workers run at once, all drawing on the shared
+ *   rate budget (with the job function's invocations), so together they stay
+ *   within the endpoint's rate; the planner sizes shards for a worker's fair
+ *   share of it, `rps / maxConcurrency`;
  * - no failed shard is tolerated (the finaliser would have nothing complete
  *   to merge); Lambda service errors and throttles are retried with backoff;
  * - the finaliser writes `manifest.json` last and is idempotent;
@@ -146,7 +149,7 @@ export class LargeFileStateMachine extends Construct {
   public readonly logKey: kms.Key;
   /** Fires when an execution fails, times out or is aborted. */
   public readonly executionsFailed: cloudwatch.Alarm;
-  /** Requests per second of one worker (`EMBED_RPS`). */
+  /** A worker's fair share of the budget, requests per second: the planner's `EMBED_RPS`, which sizes shards. */
   public readonly rpsPerWorker: number;
   readonly #props: LargeFileStateMachineProps;
 
@@ -162,16 +165,10 @@ export class LargeFileStateMachine extends Construct {
     const memorySize = integerProp(props.memorySize ?? 1769, 'memorySize', 128, 10_240);
     const requestConcurrency = integerProp(props.requestConcurrency ?? 4, 'requestConcurrency', 1, 64);
     const shardBytes = integerProp(props.shardBytes ?? 64 * 1024 * 1024, 'shardBytes', 1);
-    positiveNumberProp(props.rateBudgetRps, 'rateBudgetRps');
     keyPrefixProps(props);
-    // Rounded down, so all workers together never exceed the budget.
-    this.rpsPerWorker = Math.floor((props.rateBudgetRps / maxConcurrency) * 1000 + 1e-9) / 1000;
-    if (!(this.rpsPerWorker > 0)) {
-      throw new PropsError(
-        'maxConcurrency',
-        `Expected \`rateBudgetRps\` / \`maxConcurrency\` to be at least 0.001 requests/s per worker, got ${props.rateBudgetRps} / ${maxConcurrency}`,
-      );
-    }
+    const budgetRps = props.rateBudget.rps;
+    // Only sizes shards; the shared budget, not this share, paces the workers.
+    this.rpsPerWorker = Math.max(0.001, Math.floor((budgetRps / maxConcurrency) * 1000 + 1e-9) / 1000);
 
     const environment: Record<string, string> = {
       EMBEDDINGS_BASE_URL: props.baseUrl,
@@ -179,7 +176,8 @@ export class LargeFileStateMachine extends Construct {
       EMBEDDINGS_API_KEY_SECRET_ARN: props.apiKeySecret.secretArn,
       INPUT_PREFIX: props.inputPrefix,
       OUTPUT_PREFIX: props.outputPrefix,
-      // The workers' rate; the planner sizes shards (SHARD_RECORDS) from it: ten minutes of work each.
+      // A worker's fair share; the planner sizes shards (SHARD_RECORDS) from it: ten minutes of work each.
+      // The worker's own EMBED_RPS is the whole shared budget (RateBudgetTable.drawFrom).
       EMBED_RPS: String(this.rpsPerWorker),
       EMBED_CONCURRENCY: String(requestConcurrency),
       SHARD_BYTES: String(shardBytes),
@@ -208,6 +206,7 @@ export class LargeFileStateMachine extends Construct {
         readSecret: true,
       },
     );
+    props.rateBudget.drawFrom(this.worker);
     this.finaliser = this.#function(
       'Finalise',
       'finalise',

@@ -17,20 +17,27 @@ export interface EmbedBatchConfig {
    */
   readonly rateBudgetRps: number;
   /**
+   * `rateBudgetBurst`: requests the budget lets go at once after an idle
+   * spell (IONOS allows 10, but using them buys no throughput).
+   * @default 1 (evenly paced)
+   */
+  readonly rateBudgetBurst: number;
+  /**
+   * `rateBudgetTpm`: tokens per minute the whole account may use, shared
+   * like the requests.
+   * @default - no token budget
+   */
+  readonly rateBudgetTpm?: number;
+  /**
    * `maxConcurrency`: most invocations the SQS event source runs at once
-   * (AWS allows 2 to 1000).
+   * (AWS allows 2 to 1000). Bounds parallelism only: every invocation draws
+   * on the one shared rate budget, so a lone one gets all of it.
    * @default 2
    */
   readonly maxConcurrency: number;
   /**
-   * Requests per second of one invocation: `rateBudgetRps / maxConcurrency`
-   * rounded down to 0.001, so all invocations together stay under the
-   * budget. Becomes `EMBED_RPS`.
-   */
-  readonly rpsPerInvocation: number;
-  /**
    * `requestConcurrency`: embedding requests one invocation keeps in flight
-   * (`EMBED_CONCURRENCY`). Only needs to cover `rpsPerInvocation` times the
+   * (`EMBED_CONCURRENCY`). Only needs to cover the budget's rate times the
    * endpoint's latency; the rate limiter, not this, bounds the request rate.
    * @default 4
    */
@@ -75,6 +82,7 @@ export const CONFIG_DEFAULTS = {
   model: 'BAAI/bge-m3',
   baseUrl: IONOS_BASE_URL,
   rateBudgetRps: 5,
+  rateBudgetBurst: 1,
   maxConcurrency: 2,
   requestConcurrency: 4,
   memorySize: 1769,
@@ -88,6 +96,8 @@ export const CONFIG_KEYS = [
   'model',
   'baseUrl',
   'rateBudgetRps',
+  'rateBudgetBurst',
+  'rateBudgetTpm',
   'maxConcurrency',
   'requestConcurrency',
   'memorySize',
@@ -118,6 +128,18 @@ export function parseConfig(read: ContextReader): EmbedBatchConfig {
   const model = text(read, 'model') ?? CONFIG_DEFAULTS.model;
   const baseUrl = httpsUrl(read, 'baseUrl') ?? CONFIG_DEFAULTS.baseUrl;
   const rateBudgetRps = number(read, 'rateBudgetRps', (n) => n > 0, 'a positive number');
+  const rateBudgetBurst = number(
+    read,
+    'rateBudgetBurst',
+    (n) => Number.isInteger(n) && n >= 1 && n <= 1000,
+    'an integer from 1 to 1000',
+  );
+  const rateBudgetTpm = optionalNumber(
+    read,
+    'rateBudgetTpm',
+    (n) => Number.isSafeInteger(n) && n >= 1,
+    'a positive integer',
+  );
   const maxConcurrency = number(
     read,
     'maxConcurrency',
@@ -143,16 +165,6 @@ export function parseConfig(read: ContextReader): EmbedBatchConfig {
     throw new StackConfigError(
       'outputPrefix',
       `Expected \`inputPrefix\` (${inputPrefix}) and \`outputPrefix\` (${outputPrefix}) not to contain one another: the job's own output would trigger it again`,
-    );
-  }
-
-  // Rounded down, so maxConcurrency invocations together never exceed the budget.
-  // (The 1e-9 keeps float noise such as 0.3 / 3 = 0.09999... from costing a whole step.)
-  const rpsPerInvocation = Math.floor((rateBudgetRps / maxConcurrency) * 1000 + 1e-9) / 1000;
-  if (!(rpsPerInvocation > 0)) {
-    throw new StackConfigError(
-      'rateBudgetRps',
-      `Expected \`rateBudgetRps\` / \`maxConcurrency\` to be at least 0.001 requests/s per invocation, got ${rateBudgetRps} / ${maxConcurrency}`,
     );
   }
 
@@ -191,8 +203,9 @@ export function parseConfig(read: ContextReader): EmbedBatchConfig {
     model,
     baseUrl,
     rateBudgetRps,
+    rateBudgetBurst,
+    rateBudgetTpm,
     maxConcurrency,
-    rpsPerInvocation,
     requestConcurrency,
     memorySize,
     inputPrefix,
@@ -217,13 +230,29 @@ function text(read: ContextReader, key: (typeof CONFIG_KEYS)[number]): string | 
 
 function number(
   read: ContextReader,
-  key: 'rateBudgetRps' | 'maxConcurrency' | 'requestConcurrency' | 'memorySize',
+  key: 'rateBudgetRps' | 'rateBudgetBurst' | 'maxConcurrency' | 'requestConcurrency' | 'memorySize',
   valid: (value: number) => boolean,
   expected: string,
 ): number {
+  return optionalNumber(read, key, valid, expected) ?? CONFIG_DEFAULTS[key];
+}
+
+/** A number key without a default: undefined when unset or blank. */
+function optionalNumber(
+  read: ContextReader,
+  key:
+    | 'rateBudgetRps'
+    | 'rateBudgetBurst'
+    | 'rateBudgetTpm'
+    | 'maxConcurrency'
+    | 'requestConcurrency'
+    | 'memorySize',
+  valid: (value: number) => boolean,
+  expected: string,
+): number | undefined {
   const raw = read(key);
   if (raw === undefined || raw === null || (typeof raw === 'string' && raw.trim() === '')) {
-    return CONFIG_DEFAULTS[key];
+    return undefined;
   }
   const value = typeof raw === 'number' ? raw : typeof raw === 'string' ? Number(raw.trim()) : Number.NaN;
   if (!Number.isFinite(value) || !valid(value)) {

@@ -193,3 +193,22 @@ export class JobInterruptedError extends EmbedBatchError {
     this.recordsEstimated = options?.recordsEstimated;
   }
 }
+
+/**
+ * The shared rate budget (a DynamoDB table) could not be read or written
+ * after the SDK's brief retries, so no permit to send was granted and the job
+ * fails with it: no request goes out without one, so the endpoint's contract
+ * is never exceeded in silence. Retryable: the table may answer when the job
+ * is tried again (an SQS redelivery, a rerun).
+ */
+export class RateBudgetError extends EmbedBatchError {
+  override readonly retryable = true;
+  /** The budget's table. */
+  readonly table: string;
+
+  constructor(message: string, table: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'RateBudgetError';
+    this.table = table;
+  }
+}

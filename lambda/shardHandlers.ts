@@ -1,4 +1,6 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Context } from 'aws-lambda';
+import { RATE_BUDGET_MAX_ATTEMPTS, rateBudgetOn } from './budget/DynamoRateBudget.ts';
 import {
   createShardHandlers,
   type FinaliseSummary,
@@ -14,14 +16,26 @@ import { createS3Client } from './store/createS3Client.ts';
 import { S3Store } from './store/S3Store.ts';
 
 let wired: ShardHandlers | undefined;
+let dynamo: DynamoDBClient | undefined;
 
 /** Wiring on first use, as in `handler.ts`: a bad setting fails the invocation, not the module load. */
 function handlers(): ShardHandlers {
-  wired ??= createShardHandlers({
-    config: loadConfig(process.env),
-    store: new S3Store(createS3Client(process.env)),
-    readSecret: (arn) => readSecret(arn),
-  });
+  if (wired === undefined) {
+    const config = loadConfig(process.env);
+    wired = createShardHandlers({
+      config,
+      store: new S3Store(createS3Client(process.env)),
+      readSecret: (arn) => readSecret(arn),
+      // RATE_TABLE (shard workers): the budget the job function draws on too.
+      rateBudget: rateBudgetOn(
+        config.rateTable,
+        () => (dynamo ??= new DynamoDBClient({ maxAttempts: RATE_BUDGET_MAX_ATTEMPTS })),
+        {
+          burst: config.burst,
+        },
+      ),
+    });
+  }
   return wired;
 }
 

@@ -1,6 +1,8 @@
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { RATE_BUDGET_MAX_ATTEMPTS, rateBudgetOn } from '../budget/DynamoRateBudget.ts';
 import { createEmbedder } from '../embed/createEmbedder.ts';
 import type { BatchEmbedder } from '../embed/types.ts';
 import { ConfigError, EmbedBatchError, isFatalForJob, JobInterruptedError } from '../errors.ts';
@@ -38,6 +40,7 @@ export const JOB_FLAGS_USAGE = `Options (flags win over the environment):
   --rps N                 requests per second (default 5 on IONOS, else none until 429)
   --burst N               requests that may go at once after an idle spell, with --rps (default 1: evenly paced)
   --tpm N                 tokens per minute budget
+  --rate-table NAME       share one --rps/--burst/--tpm budget with every process naming this DynamoDB table (created when absent)
   --dimensions N          ask the model for N dimensions
   --part-rows N           rows per part file (default about 32 MiB of vectors)
   --timeout-ms N          per-request timeout (default 60000)
@@ -67,6 +70,7 @@ const JOB_FLAGS = {
   rps: { type: 'string' },
   burst: { type: 'string' },
   tpm: { type: 'string' },
+  'rate-table': { type: 'string' },
   dimensions: { type: 'string' },
   'part-rows': { type: 'string' },
   'timeout-ms': { type: 'string' },
@@ -152,6 +156,12 @@ export function setUpJob(
     signal: signals?.abort,
     maxRetryWait: num('max-retry-wait'),
     onRetry: retryNotices(io),
+    // DynamoDB from the SDK's standard settings (AWS_ENDPOINT_URL_DYNAMODB, region, credentials).
+    rateBudget: rateBudgetOn(
+      str('rate-table'),
+      () => new DynamoDBClient({ maxAttempts: RATE_BUDGET_MAX_ATTEMPTS }),
+      { createTable: true },
+    ),
   });
   return {
     inputs: positionals,

@@ -3,6 +3,7 @@
  * tokens per minute, a global pause after a 429, and adaptive concurrency.
  */
 import { setTimeout as delay } from 'node:timers/promises';
+import type { PermitSource } from './PermitSource.ts';
 import type { RateLimitHints } from './types.ts';
 
 /** How a request granted by {@link RateLimiter.acquire} ended. */
@@ -36,6 +37,14 @@ export interface RateLimiterOptions {
   readonly now?: () => number;
   /** Waits `ms`; rejects when `signal` aborts. @default timers/promises setTimeout */
   readonly sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+  /**
+   * A budget shared with other processes: requests per second, burst and
+   * tokens per minute come from it, in leases of send times, instead of this
+   * limiter's own buckets (so `rps`, `burst` and `tpm` must not be given).
+   * Pauses after a 429 and adaptive concurrency stay local.
+   * @default undefined (the limiter's own buckets)
+   */
+  readonly budget?: PermitSource;
 }
 
 /** The default `maxConcurrency`, the pipeline's default `concurrency`. */
@@ -60,6 +69,12 @@ export const FIXED_RATE_PACE = 0.97;
 
 // Floating-point refills can land a hair under a whole token; treat that as whole.
 const EPSILON = 1e-9;
+
+/** A send time leased from the shared budget, and the tokens reserved with it. */
+interface Slot {
+  readonly at: number;
+  readonly tokens: number;
+}
 
 interface Waiter {
   readonly tokens: number;
@@ -95,6 +110,12 @@ function checkPositive(name: string, value: number | undefined, integer = false)
  *   per congestion event: 429s of requests sent before the cut do not cut again)
  *   and grows by one after `increaseAfter` consecutive successes, within 1..maxConcurrency.
  *
+ * With a shared `budget` the first two come from it instead: the limiter
+ * leases send times for the requests waiting, a fraction of a second's worth
+ * at a time, and grants each request at its time. The tokens of each lease
+ * are the waiters' estimates, corrected by what the server counted on the
+ * next lease.
+ *
  * Waiting is timer-driven (one timer at most), never a busy loop.
  */
 export class RateLimiter {
@@ -123,6 +144,13 @@ export class RateLimiter {
   #tpmTokens: number;
   #tpmAt: number;
   #timer: { readonly dueAt: number; readonly controller: AbortController } | undefined;
+  readonly #budget: PermitSource | undefined;
+  /** Send times leased from the budget and not used yet, ascending. */
+  #slots: Slot[] = [];
+  #slotGraceMs = 0;
+  #leasing = false;
+  /** Tokens used minus tokens reserved so far, charged with the next lease. */
+  #tokenCarry = 0;
 
   constructor(options: RateLimiterOptions = {}) {
     checkPositive('rps', options.rps);
@@ -134,9 +162,14 @@ export class RateLimiter {
     if (options.burst !== undefined && options.rps === undefined) {
       throw new TypeError('Expected `burst` only together with `rps`');
     }
-    this.rps = options.rps;
-    this.burst = options.rps === undefined ? undefined : (options.burst ?? 1);
-    this.tpm = options.tpm;
+    const budget = options.budget;
+    if (budget !== undefined && (options.rps ?? options.tpm) !== undefined) {
+      throw new TypeError('Expected `rps`, `burst` and `tpm` from the shared `budget`, not beside it');
+    }
+    this.#budget = budget;
+    this.rps = budget?.rps ?? options.rps;
+    this.burst = budget?.burst ?? (options.rps === undefined ? undefined : (options.burst ?? 1));
+    this.tpm = budget?.tpm ?? options.tpm;
     this.maxConcurrency = options.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY;
     this.increaseAfter = options.increaseAfter ?? DEFAULT_INCREASE_AFTER;
     this.#limit = Math.min(this.maxConcurrency, options.initialConcurrency ?? this.maxConcurrency);
@@ -237,6 +270,7 @@ export class RateLimiter {
   }
 
   #refill(now: number): void {
+    if (this.#budget !== undefined) return;
     const rps = this.#pacedRps;
     if (rps !== undefined) {
       if (now > this.#rpsAt) {
@@ -273,7 +307,9 @@ export class RateLimiter {
       if (this.#inFlight >= this.#limit) return;
       const head = this.#queue[0] as Waiter;
       const now = this.#now();
-      const wait = this.#waitMs(head.tokens, now);
+      const wait = this.#budget === undefined ? this.#waitMs(head.tokens, now) : this.#slotWaitMs(now);
+      // No slot and a lease under way: its answer pumps again.
+      if (wait === Number.POSITIVE_INFINITY) return;
       if (wait > 0) {
         this.#wakeAt(now + wait, now);
         return;
@@ -287,12 +323,15 @@ export class RateLimiter {
 
   #grant(waiter: Waiter, now: number): void {
     if (waiter.onAbort !== undefined) waiter.signal?.removeEventListener('abort', waiter.onAbort);
-    if (this.effectiveRps !== undefined) this.#rpsTokens -= 1;
+    if (this.#budget !== undefined) {
+      const slot = this.#slots.shift();
+      this.#tokenCarry += waiter.tokens - (slot?.tokens ?? 0);
+    } else if (this.effectiveRps !== undefined) this.#rpsTokens -= 1;
     if (this.rps === undefined) {
       this.#recentGrants.push(now);
       while ((this.#recentGrants[0] ?? now) <= now - 1000) this.#recentGrants.shift();
     }
-    if (this.tpm !== undefined) this.#tpmTokens -= waiter.tokens;
+    if (this.tpm !== undefined && this.#budget === undefined) this.#tpmTokens -= waiter.tokens;
     this.#inFlight++;
     const seq = this.#nextSeq++;
     let released = false;
@@ -302,8 +341,12 @@ export class RateLimiter {
       const at = this.#now();
       this.#inFlight--;
       if (this.tpm !== undefined && usedTokens !== undefined && Number.isFinite(usedTokens)) {
-        this.#refill(at);
-        this.#tpmTokens = Math.min(this.tpm, this.#tpmTokens + waiter.tokens - usedTokens);
+        if (this.#budget !== undefined) {
+          this.#tokenCarry += usedTokens - waiter.tokens;
+        } else {
+          this.#refill(at);
+          this.#tpmTokens = Math.min(this.tpm, this.#tpmTokens + waiter.tokens - usedTokens);
+        }
       }
       this.#adapt(outcome, seq);
       this.#pump();
@@ -344,6 +387,63 @@ export class RateLimiter {
       this.#rpsTokens = Math.min(this.#rpsTokens, 0);
       this.#rpsAt = now;
     }
+  }
+
+  /**
+   * With a shared budget: ms until the next leased slot, 0 when it is due,
+   * infinite while the slots are used up and a lease is on its way. Drops
+   * slots gone stale, and asks for the next lease when the waiters outnumber
+   * the slots and the last slot is less than half a lease away.
+   */
+  #slotWaitMs(now: number): number {
+    while (this.#slots.length > 0 && (this.#slots[0] as Slot).at + this.#slotGraceMs < now) {
+      const stale = this.#slots.shift() as Slot;
+      this.#tokenCarry -= stale.tokens;
+    }
+    const budget = this.#budget as PermitSource;
+    const last = this.#slots.at(-1);
+    if (
+      !this.#leasing &&
+      this.#queue.length > this.#slots.length &&
+      (last === undefined || last.at - now < budget.leaseMs / 2)
+    ) {
+      this.#lease(budget);
+    }
+    const next = this.#slots[0];
+    if (next === undefined) return Number.POSITIVE_INFINITY;
+    return Math.max(0, next.at - now);
+  }
+
+  /** Leases send times for the waiters beyond the slots held. */
+  #lease(budget: PermitSource): void {
+    const wanting = this.#queue.slice(this.#slots.length, this.#slots.length + budget.leaseRequests);
+    const estimates = wanting.map((waiter) => (this.tpm === undefined ? 0 : waiter.tokens));
+    const carried = this.#tokenCarry;
+    const tokens = estimates.reduce((sum, n) => sum + n, 0) + carried;
+    this.#tokenCarry = 0;
+    this.#leasing = true;
+    budget.lease({ requests: wanting.length, tokens }).then(
+      (lease) => {
+        this.#leasing = false;
+        const at = this.#now();
+        this.#slotGraceMs = lease.graceMs;
+        lease.delaysMs.forEach((delayMs, i) => {
+          this.#slots.push({ at: at + delayMs, tokens: estimates[i] ?? 0 });
+        });
+        this.#pump();
+      },
+      (error: unknown) => {
+        this.#leasing = false;
+        this.#tokenCarry += carried;
+        // No permit, no request: the waiters the lease was for fail (their retries lease again).
+        const failed = this.#queue.splice(this.#slots.length);
+        for (const waiter of failed) {
+          if (waiter.onAbort !== undefined) waiter.signal?.removeEventListener('abort', waiter.onAbort);
+          waiter.reject(error);
+        }
+        this.#pump();
+      },
+    );
   }
 
   #wakeAt(dueAt: number, now: number): void {

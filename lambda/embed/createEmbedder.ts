@@ -6,6 +6,7 @@ import { ConfigError } from '../errors.ts';
 import { type EmbeddingEncoding, HttpEmbeddingsClient } from './HttpEmbeddingsClient.ts';
 import { IONOS_BASE_URL, IONOS_DEFAULT_RATE, isIonos } from './modelFacts.ts';
 import { OfflineTransport } from './OfflineTransport.ts';
+import type { PermitSource } from './PermitSource.ts';
 import { RateLimiter } from './RateLimiter.ts';
 import { ResilientEmbedder, type RetryEvent } from './ResilientEmbedder.ts';
 import { withoutUrlCredentials } from './redactSecret.ts';
@@ -50,6 +51,20 @@ export interface CreateEmbedderOptions {
   readonly signal?: AbortSignal;
   /** Told about each attempt that will be retried. */
   readonly onRetry?: (event: RetryEvent) => void;
+  /**
+   * Joins a rate budget shared with other processes (`--rate-table`): called
+   * once with the rate resolved from `rps` (or IONOS's default), `burst` and
+   * `tpm`, it returns the budget the limiter draws its permits from.
+   * @default none: the limiter's own buckets
+   */
+  readonly rateBudget?: (rate: SharedRate) => PermitSource;
+}
+
+/** The rate a shared budget is built with (see {@link CreateEmbedderOptions.rateBudget}). */
+export interface SharedRate {
+  readonly rps: number;
+  readonly burst?: number;
+  readonly tpm?: number;
 }
 
 /** What {@link createEmbedder} builds. */
@@ -159,11 +174,18 @@ export function createEmbedder(options: CreateEmbedderOptions): CreatedEmbedder 
   if (rate.burst !== undefined && rate.rps === undefined) {
     throw new ConfigError('Expected `--burst` only together with `--rps`');
   }
-  const limiter = new RateLimiter({
-    ...rate,
-    tpm: options.tpm,
-    maxConcurrency: options.concurrency,
-  });
+  let budget: PermitSource | undefined;
+  if (options.rateBudget !== undefined) {
+    if (rate.rps === undefined) {
+      throw new ConfigError('Expected `--rps` with `--rate-table`: the shared budget needs a rate');
+    }
+    budget = options.rateBudget({ rps: rate.rps, burst: rate.burst, tpm: options.tpm });
+  }
+  const limiter = new RateLimiter(
+    budget === undefined
+      ? { ...rate, tpm: options.tpm, maxConcurrency: options.concurrency }
+      : { budget, maxConcurrency: options.concurrency },
+  );
   const embedder = new ResilientEmbedder(transport, limiter, {
     retries: options.retries,
     minTimeoutMs: options.minTimeoutMs,

@@ -1,6 +1,8 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context, S3Event, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import type { SharedRate } from '../embed/createEmbedder.ts';
+import type { PermitSource } from '../embed/PermitSource.ts';
 import { EmbedBatchError, isFatalForJob } from '../errors.ts';
 import type { ObjectStore } from '../store/ObjectStore.ts';
 import { createApiKeyProvider } from './createApiKeyProvider.ts';
@@ -41,6 +43,8 @@ export interface HandlerDeps {
    * its retry resumes from the checkpoint
    */
   readonly continueLater?: ContinuationSender;
+  /** The shared rate budget every embedder draws on (`RATE_TABLE`). @default none: each job's own limiter */
+  readonly rateBudget?: (rate: SharedRate) => PermitSource;
 }
 
 /** The events the function receives: SQS batches of S3 notifications (deployed), or S3 notifications. */
@@ -76,6 +80,7 @@ export function createHandler(deps: HandlerDeps): EmbedHandler {
     now: deps.now,
     progressIntervalMs: deps.progressIntervalMs,
     startLargeFileRun: deps.startLargeFileRun,
+    rateBudget: deps.rateBudget,
   };
   logger.info('configuration', { config: describeConfig(config) });
 

@@ -133,6 +133,7 @@ export function createShardHandlers(deps: ShardHandlerDeps): ShardHandlers {
         tpm: config.tpm,
         concurrency: jobOptions.concurrency,
         signal: budget.signal,
+        rateBudget: deps.rateBudget,
       });
       let lastLoggedMs = Date.now();
       const intervalMs = deps.progressIntervalMs ?? 30_000;

@@ -1,5 +1,6 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { createEmbedder } from '../embed/createEmbedder.ts';
+import { createEmbedder, type SharedRate } from '../embed/createEmbedder.ts';
+import type { PermitSource } from '../embed/PermitSource.ts';
 import { RetryAnnouncer } from '../embed/RetryAnnouncer.ts';
 import { AuthenticationError, JobInterruptedError } from '../errors.ts';
 import { runJob } from '../pipeline.ts';
@@ -32,6 +33,8 @@ export interface EmbedObjectDeps {
    * @default none: every object is embedded inline
    */
   readonly startLargeFileRun?: LargeFileRunStarter;
+  /** The shared rate budget (`RATE_TABLE`). @default none: the job's own limiter */
+  readonly rateBudget?: (rate: SharedRate) => PermitSource;
 }
 
 /** How one object ended, when it did not fail. */
@@ -152,6 +155,7 @@ export async function embedObject(
     // A job waiting on a failing endpoint says so (about once per 5 s), rather than going quiet.
     onRetry: new RetryAnnouncer(({ line, ...notice }) => logger.warn('retrying', { key: ref.key, ...notice }))
       .onRetry,
+    rateBudget: deps.rateBudget,
   });
 
   let lastLoggedMs = Date.now();

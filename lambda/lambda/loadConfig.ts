@@ -28,10 +28,21 @@ export interface LambdaConfig {
   readonly inputPrefix: string;
   /** `OUTPUT_PREFIX`, normalised to end in `/`. @default 'output/' */
   readonly outputPrefix: string;
-  /** `EMBED_RPS`: requests per second of this invocation. @default the embedder's (5 on IONOS) */
+  /**
+   * `EMBED_RPS`: requests per second of this invocation; with `RATE_TABLE`,
+   * of the budget all functions share. @default the embedder's (5 on IONOS)
+   */
   readonly rps?: number;
-  /** `EMBED_TPM`: tokens per minute of this invocation. @default no budget */
+  /** `EMBED_BURST`: requests that may go at once after an idle spell, with `EMBED_RPS`. @default 1 (evenly paced) */
+  readonly burst?: number;
+  /** `EMBED_TPM`: tokens per minute of this invocation; with `RATE_TABLE`, of the shared budget. @default no budget */
   readonly tpm?: number;
+  /**
+   * `RATE_TABLE`: the DynamoDB table of the rate budget shared by every
+   * function (and command line) that names it; `EMBED_RPS`, `EMBED_BURST` and
+   * `EMBED_TPM` are then that budget's. @default none: this invocation's own limiter
+   */
+  readonly rateTable?: string;
   /** `EMBED_CONCURRENCY`: requests in flight. @default the pipeline's (8) */
   readonly concurrency?: number;
   /** `EMBED_BATCH_SIZE`: inputs per request. @default the pipeline's (128 on IONOS, else 256) */
@@ -142,14 +153,35 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): LambdaConfig {
     throw new ConfigError('Expected `EMBED_KEEP_COLUMNS` not to repeat the text or id column');
   }
 
+  const rps = positiveNumber(env, 'EMBED_RPS');
+  const burst = positiveInteger(env, 'EMBED_BURST');
+  if (burst !== undefined && rps === undefined) {
+    throw new ConfigError('Expected `EMBED_BURST` only together with `EMBED_RPS`');
+  }
+  const rateTable = clean(env.RATE_TABLE);
+  if (rateTable !== undefined) {
+    if (!/^[A-Za-z0-9_.-]{3,255}$/.test(rateTable)) {
+      throw new ConfigError(
+        `Expected \`RATE_TABLE\` to be a DynamoDB table name (3 to 255 of A-Z a-z 0-9 _ . -), got ${JSON.stringify(rateTable)}`,
+      );
+    }
+    if (rps === undefined) {
+      throw new ConfigError(
+        "Expected `EMBED_RPS` with `RATE_TABLE`: the shared budget's requests per second",
+      );
+    }
+  }
+
   return {
     baseUrl,
     model,
     apiKey,
     inputPrefix,
     outputPrefix,
-    rps: positiveNumber(env, 'EMBED_RPS'),
+    rps,
+    burst,
     tpm: positiveInteger(env, 'EMBED_TPM'),
+    rateTable,
     concurrency: positiveInteger(env, 'EMBED_CONCURRENCY'),
     batchSize: positiveInteger(env, 'EMBED_BATCH_SIZE'),
     format,

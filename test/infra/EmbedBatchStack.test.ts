@@ -258,7 +258,9 @@ describe('Stack: EmbedBatchStack', () => {
             EMBEDDINGS_API_KEY_SECRET_ARN: { Ref: secretId },
             INPUT_PREFIX: 'input/',
             OUTPUT_PREFIX: 'output/',
-            EMBED_RPS: '2.5',
+            EMBED_RPS: '5',
+            EMBED_BURST: '1',
+            RATE_TABLE: { Ref: Match.stringLikeRegexp('^RateBudgetTable') },
             EMBED_CONCURRENCY: '4',
             POWERTOOLS_SERVICE_NAME: 'embed-batch',
             POWERTOOLS_METRICS_NAMESPACE: 'EmbedBatch',
@@ -491,7 +493,7 @@ describe('Stack: EmbedBatchStack', () => {
   });
 
   describe('settings', () => {
-    it('splits the rate budget over the maximum concurrency', () => {
+    it('gives every invocation the whole rate budget, shared, whatever the maximum concurrency', () => {
       // Act
       const { template: custom } = synthEmbedBatch({
         rateBudgetRps: '10',
@@ -504,9 +506,10 @@ describe('Stack: EmbedBatchStack', () => {
       // Assess
       custom.hasResourceProperties('AWS::Lambda::Function', {
         MemorySize: 3008,
+        Handler: 'index.handler',
         Environment: {
           Variables: Match.objectLike({
-            EMBED_RPS: '2.5',
+            EMBED_RPS: '10',
             INPUT_PREFIX: 'uploads/',
             OUTPUT_PREFIX: 'vectors/',
           }),

@@ -7,10 +7,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundleHandler } from '../../infra/bundling.ts';
 import { StackConfigError } from '../../infra/errors.ts';
 import { LARGE_FILE_DEFAULTS } from '../../infra/LargeFileStateMachine.ts';
-import { CDK_CONTEXT, synthEmbedBatch } from './synthEmbedBatch.ts';
+import {
+  CDK_CONTEXT,
+  functionNamed,
+  type Statement,
+  statementsOf,
+  synthEmbedBatch,
+} from './synthEmbedBatch.ts';
 
 type Resource = { Type: string; Properties: Record<string, unknown> };
-type Statement = { Sid?: string; Action: string | string[]; Resource: unknown };
 type State = Record<string, unknown> & { Type: string; Next?: string; End?: boolean };
 
 /** The state machine's definition as JSON, CloudFormation references replaced by `<ref>`. */
@@ -19,29 +24,6 @@ function definitionOf(template: Template): { StartAt: string; States: Record<str
   const body = machine?.Properties.DefinitionString as { 'Fn::Join': [string, unknown[]] };
   const text = body['Fn::Join'][1].map((part) => (typeof part === 'string' ? part : '<ref>')).join('');
   return JSON.parse(text);
-}
-
-function functionNamed(template: Template, handler: string): [string, Resource] {
-  const found = Object.entries(
-    // Node only: CDK's own bucket-notifications function is `index.handler` too (Python).
-    template.findResources('AWS::Lambda::Function', {
-      Properties: { Handler: handler, Runtime: 'nodejs24.x' },
-    }),
-  );
-  expect(found, `functions with handler ${handler}`).toHaveLength(1);
-  return found[0] as [string, Resource];
-}
-
-/** Statements of the default policy of a function's role. */
-function statementsOf(template: Template, handler: string): Statement[] {
-  const [, fn] = functionNamed(template, handler);
-  const roleId = (fn.Properties.Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
-  const policies = Object.values(
-    template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: roleId }] } }),
-  ) as Resource[];
-  return policies.flatMap(
-    (policy) => (policy.Properties.PolicyDocument as { Statement: Statement[] }).Statement,
-  );
 }
 
 const actions = (statements: Statement[]): string[] =>
@@ -144,7 +126,7 @@ describe('Construct: LargeFileStateMachine (in EmbedBatchStack)', () => {
     });
   });
 
-  it('builds the planner, worker and finaliser from the job bundle, traced, with the per-worker rate', () => {
+  it('builds the planner, worker and finaliser from the job bundle, traced, the worker on the shared budget', () => {
     for (const handler of ['index.plan', 'index.shard', 'index.finalise']) {
       const [, fn] = functionNamed(template, handler);
       expect(fn.Properties).toMatchObject({
@@ -153,8 +135,9 @@ describe('Construct: LargeFileStateMachine (in EmbedBatchStack)', () => {
         TracingConfig: { Mode: 'Active' },
         Environment: {
           Variables: {
-            // rateBudgetRps 5 / largeFileConcurrency 4.
-            EMBED_RPS: '1.25',
+            // The worker draws on the whole budget; the planner sizes shards for a fair share
+            // (rateBudgetRps 5 / largeFileConcurrency 4).
+            EMBED_RPS: handler === 'index.shard' ? '5' : '1.25',
             SHARD_BYTES: String(64 * 1024 * 1024),
             INPUT_PREFIX: 'input/',
             OUTPUT_PREFIX: 'output/',
@@ -226,14 +209,17 @@ describe('Construct: LargeFileStateMachine (in EmbedBatchStack)', () => {
     });
   });
 
-  it('takes MaxConcurrency and the size threshold from context, and divides the rate budget', () => {
+  it('takes MaxConcurrency and the size threshold from context, and sizes shards for a share of the budget', () => {
     // Act
     const { template: custom } = synthEmbedBatch({ largeFileConcurrency: '25', largeFileBytes: 1_000_000 });
 
     // Assess
     expect(definitionOf(custom).States.Shards).toMatchObject({ MaxConcurrency: 25 });
-    expect(functionNamed(custom, 'index.shard')[1].Properties).toMatchObject({
+    expect(functionNamed(custom, 'index.plan')[1].Properties).toMatchObject({
       Environment: { Variables: { EMBED_RPS: '0.2' } },
+    });
+    expect(functionNamed(custom, 'index.shard')[1].Properties).toMatchObject({
+      Environment: { Variables: { EMBED_RPS: '5' } },
     });
     expect(functionNamed(custom, 'index.handler')[1].Properties).toMatchObject({
       Environment: { Variables: { LARGE_FILE_BYTES: '1000000' } },

@@ -126,6 +126,7 @@ describe('Stack: EmbedBatchStack', () => {
           'AwsSolutions-IAM5[Resource::<DataBucketE6B0FAA8.Arn>/output/*] @ EmbedBatch/Embed/Role/DefaultPolicy/Resource',
           'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:<LargeFilesStateMachineFD2BBAB8.Name>:*] @ EmbedBatch/Embed/Role/DefaultPolicy/Resource',
           'AwsSolutions-SMG4 @ EmbedBatch/ApiKeySecret/Resource',
+          'AwsSolutions-DDB3 @ EmbedBatch/RateBudget/Table/Resource',
           ...LARGE_FILE_FINDINGS,
         ].sort(),
       );

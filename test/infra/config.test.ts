@@ -36,8 +36,9 @@ describe('Function: parseConfig', () => {
       model: 'BAAI/bge-m3',
       baseUrl: IONOS_BASE_URL,
       rateBudgetRps: 5,
+      rateBudgetBurst: 1,
+      rateBudgetTpm: undefined,
       maxConcurrency: 2,
-      rpsPerInvocation: 2.5,
       requestConcurrency: 4,
       memorySize: 1769,
       inputPrefix: 'input/',
@@ -58,23 +59,32 @@ describe('Function: parseConfig', () => {
   it('reads numbers given as strings, as `cdk synth -c key=value` passes them', () => {
     // Act
     const config = parseConfig(
-      contextOf({ rateBudgetRps: ' 10 ', maxConcurrency: '4', memorySize: '3008', requestConcurrency: '8' }),
+      contextOf({
+        rateBudgetRps: ' 10 ',
+        rateBudgetBurst: '10',
+        rateBudgetTpm: '600000',
+        maxConcurrency: '4',
+        memorySize: '3008',
+        requestConcurrency: '8',
+      }),
     );
 
     // Assess
     expect(config).toMatchObject({
       rateBudgetRps: 10,
+      rateBudgetBurst: 10,
+      rateBudgetTpm: 600_000,
       maxConcurrency: 4,
       memorySize: 3008,
       requestConcurrency: 8,
     });
-    expect(config.rpsPerInvocation).toBe(2.5);
   });
 
-  it('splits the budget per invocation, rounded down to 0.001 so the sum stays under it', () => {
-    expect(parseConfig(contextOf({ rateBudgetRps: 5, maxConcurrency: 3 })).rpsPerInvocation).toBe(1.666);
-    expect(parseConfig(contextOf({ rateBudgetRps: 0.3, maxConcurrency: 3 })).rpsPerInvocation).toBe(0.1);
-    expect(parseConfig(contextOf({ rateBudgetRps: 1, maxConcurrency: 1000 })).rpsPerInvocation).toBe(0.001);
+  it('keeps the whole budget whatever the concurrency: it is shared, not divided', () => {
+    expect(parseConfig(contextOf({ rateBudgetRps: 0.5, maxConcurrency: 1000 }))).toMatchObject({
+      rateBudgetRps: 0.5,
+      maxConcurrency: 1000,
+    });
   });
 
   it('normalises prefixes to end in / without a leading /', () => {
@@ -104,11 +114,8 @@ describe('Function: parseConfig', () => {
     ['maxConcurrency', { maxConcurrency: '2.5' }, /got "2.5"/],
     ['rateBudgetRps', { rateBudgetRps: 0 }, /`rateBudgetRps` to be a positive number, got 0/],
     ['rateBudgetRps', { rateBudgetRps: 'fast' }, /got "fast"/],
-    [
-      'rateBudgetRps',
-      { rateBudgetRps: 0.5, maxConcurrency: 1000 },
-      /at least 0.001 requests\/s per invocation/,
-    ],
+    ['rateBudgetBurst', { rateBudgetBurst: 0 }, /`rateBudgetBurst` to be an integer from 1 to 1000, got 0/],
+    ['rateBudgetTpm', { rateBudgetTpm: 1.5 }, /`rateBudgetTpm` to be a positive integer, got 1.5/],
     ['memorySize', { memorySize: 64 }, /from 128 to 10240/],
     ['requestConcurrency', { requestConcurrency: 0 }, /`requestConcurrency`/],
     ['baseUrl', { baseUrl: 'http://example.com/v1' }, /`baseUrl` to be an https URL/],

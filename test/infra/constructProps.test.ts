@@ -8,6 +8,7 @@ import { DataBucket } from '../../infra/DataBucket.ts';
 import { EmbedBatchFunction, type EmbedBatchFunctionProps } from '../../infra/EmbedBatchFunction.ts';
 import { PropsError } from '../../infra/errors.ts';
 import { JobQueue } from '../../infra/JobQueue.ts';
+import { RateBudgetTable } from '../../infra/RateBudgetTable.ts';
 import { createApp } from './synthEmbedBatch.ts';
 
 /** A stack with what `EmbedBatchFunction` needs, and valid props to vary. */
@@ -23,7 +24,7 @@ function functionFixture(): { stack: Stack; props: EmbedBatchFunctionProps } {
       apiKeySecret: new secretsmanager.Secret(stack, 'Secret'),
       baseUrl: 'https://example.com/v1',
       model: 'BAAI/bge-m3',
-      rpsPerInvocation: 2.5,
+      rateBudget: new RateBudgetTable(stack, 'RateBudget', { rps: 5 }),
     },
   };
 }
@@ -44,7 +45,6 @@ describe('Class: EmbedBatchFunction', () => {
     ['maxConcurrency', { maxConcurrency: 1 }, /`maxConcurrency` to be an integer from 2 to 1000, got 1/],
     ['memorySize', { memorySize: 100 }, /`memorySize` to be an integer from 128 to 10240/],
     ['timeout (seconds)', { timeout: Duration.minutes(16) }, /from 1 to 900, got 960/],
-    ['rpsPerInvocation', { rpsPerInvocation: 0 }, /`rpsPerInvocation` to be a positive number, got 0/],
     ['inputPrefix', { inputPrefix: 'input' }, /`inputPrefix` to be a key prefix ending in \//],
     ['outputPrefix', { inputPrefix: 'data/', outputPrefix: 'data/out/' }, /not to contain one another/],
   ])('rejects a bad `%s` before creating anything', (prop, change, message) => {

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import { expect } from 'vitest';
 import { readConfig } from '../../infra/config.ts';
 import { EmbedBatchStack } from '../../infra/EmbedBatchStack.ts';
 
@@ -45,4 +46,33 @@ export function synthEmbedBatch(overrides: Record<string, unknown> = {}): {
 } {
   const { app, stack } = buildEmbedBatch(overrides);
   return { app, stack, template: Template.fromStack(stack) };
+}
+
+type Resource = { Type: string; Properties: Record<string, unknown> };
+
+/** One IAM policy statement as synthesized. */
+export type Statement = { Sid?: string; Action: string | string[]; Resource: unknown };
+
+/** The one Node.js function of `template` with this handler (e.g. `index.shard`), as [logical id, resource]. */
+export function functionNamed(template: Template, handler: string): [string, Resource] {
+  const found = Object.entries(
+    // Node only: CDK's own bucket-notifications function is `index.handler` too (Python).
+    template.findResources('AWS::Lambda::Function', {
+      Properties: { Handler: handler, Runtime: 'nodejs24.x' },
+    }),
+  );
+  expect(found, `functions with handler ${handler}`).toHaveLength(1);
+  return found[0] as [string, Resource];
+}
+
+/** Statements of the default policy of a function's role. */
+export function statementsOf(template: Template, handler: string): Statement[] {
+  const [, fn] = functionNamed(template, handler);
+  const roleId = (fn.Properties.Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+  const policies = Object.values(
+    template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: roleId }] } }),
+  ) as Resource[];
+  return policies.flatMap(
+    (policy) => (policy.Properties.PolicyDocument as { Statement: Statement[] }).Statement,
+  );
 }

@@ -26,6 +26,26 @@ describe('Function: loadConfig', () => {
     });
     expect(config.rps).toBeUndefined();
     expect(config.concurrency).toBeUndefined();
+    expect(config.rateTable).toBeUndefined();
+  });
+
+  it('reads the shared rate budget: RATE_TABLE with EMBED_RPS, EMBED_BURST and EMBED_TPM as its rate', () => {
+    // Act
+    const config = loadConfig({
+      EMBEDDINGS_API_KEY_SECRET_ARN: ARN,
+      RATE_TABLE: ' EmbedBatch-RateBudgetTable-1A2B3C ',
+      EMBED_RPS: '5',
+      EMBED_BURST: '10',
+      EMBED_TPM: '600000',
+    });
+
+    // Assess
+    expect(config).toMatchObject({
+      rateTable: 'EmbedBatch-RateBudgetTable-1A2B3C',
+      rps: 5,
+      burst: 10,
+      tpm: 600_000,
+    });
   });
 
   it('reads, trims and normalises every variable', () => {
@@ -107,6 +127,13 @@ describe('Function: loadConfig', () => {
     ],
     [{ EMBED_KEEP_COLUMNS: 'text' }, 'Expected `EMBED_KEEP_COLUMNS` not to repeat the text or id column'],
     [{ EMBEDDINGS_MODEL: 'BAAI/bge-m3' }, 'EMBEDDINGS_MODEL BAAI/bge-m3 needs an endpoint'],
+    [
+      { RATE_TABLE: 'budget' },
+      "Expected `EMBED_RPS` with `RATE_TABLE`: the shared budget's requests per second",
+    ],
+    [{ RATE_TABLE: 'a b', EMBED_RPS: '5' }, 'Expected `RATE_TABLE` to be a DynamoDB table name'],
+    [{ EMBED_BURST: '10' }, 'Expected `EMBED_BURST` only together with `EMBED_RPS`'],
+    [{ EMBED_RPS: '5', EMBED_BURST: '0' }, 'Expected `EMBED_BURST` to be a positive integer, got "0"'],
   ])('refuses %o naming the variable', (env, message) => {
     // Act & Assess
     expect(() => loadConfig(env)).toThrow(ConfigError);
