@@ -158,7 +158,9 @@ describe('Command: embed-batch run (output folders)', () => {
     expect(result.status, result.stderr.join('\n')).toBe(0);
     const output = await expectOutputRows(path.join(root, 'vectors', 'x.jsonl'), today);
     expect(server.stats.inputs - inputsBefore).toBe(2);
-    expect((output.manifest as unknown as Manifest).source.uri).toBe(path.join(root, 'exports', '2026-12-02', 'x.jsonl'));
+    expect((output.manifest as unknown as Manifest).source.uri).toBe(
+      path.join(root, 'exports', '2026-12-02', 'x.jsonl'),
+    );
     expect((output.usage as { rows: { reused: number } }).rows.reused).toBe(29);
   });
 

@@ -100,4 +100,67 @@ describe('Integration: concurrent shard workers on one shared budget (local S3, 
     );
     expect(Number(Item?.version?.N)).toBeGreaterThanOrEqual(items.length);
   });
+  it('completes two overlapping large-file runs on one budget: workers short of time continue instead of failing', async () => {
+    // Prepare: two files, short invocations, every worker of both runs at once on one budget
+    const keys = ['input/overlap/a.csv', 'input/overlap/b.csv'];
+    const objects = [];
+    for (const key of keys) {
+      const body = `id,text\n${Array.from({ length: ROWS }, (_, i) => `${key.at(-5)}-${i + 1},overlap row ${i + 1} of ${key}`).join('\n')}\n`;
+      objects.push({ key, ...(await s3.putObject(BUCKET, key, body)) });
+    }
+    const config = loadConfig({
+      EMBEDDINGS_BASE_URL: server.url,
+      EMBEDDINGS_MODEL: 'local/feature-hash',
+      EMBED_BATCH_SIZE: '1',
+      EMBED_CONCURRENCY: '2',
+      SHARD_BYTES: '600',
+      RATE_TABLE: TABLE,
+      EMBED_RPS: String(RPS),
+      EMBED_TIME_MARGIN_MS: '450',
+      EMBED_CHECKPOINT_INTERVAL_MS: '100',
+    });
+    const client = dynamo.newClient(3);
+    const handlers = createShardHandlers({
+      config,
+      store: new S3Store(s3.client),
+      readSecret: async () => '',
+      rateBudget: rateBudgetOn(config.rateTable, () => client, { burst: config.burst }),
+    });
+    const logBefore = server.log.length;
+
+    // Act: both runs planned, then all their items, each run again while it answers `continue`
+    const runs = await Promise.all(
+      objects.map(async ({ key, etag, size }) => {
+        const summary = await handlers.plan({ bucket: BUCKET, key, etag, size }, lambdaContext());
+        const items = JSON.parse(
+          new TextDecoder().decode(await s3.getBytes(BUCKET, summary.itemReader?.key ?? '')),
+        ) as ShardTask[];
+        return { summary, items };
+      }),
+    );
+    let continued = 0;
+    await Promise.all(
+      runs.flatMap(({ items }) =>
+        items.map(async (item) => {
+          for (let runs = 1; ; runs++) {
+            const outcome = await handlers.shard(item, lambdaContext(1_000));
+            if (outcome.status === 'done') return;
+            continued++;
+            if (runs > 60) throw new Error(`shard ${item.index} did not finish`);
+          }
+        }),
+      ),
+    );
+    const finalised = await Promise.all(
+      runs.map(({ summary }) => handlers.finalise(summary, lambdaContext())),
+    );
+
+    // Assess: both complete, every row once, the aggregate within the budget
+    expect(continued).toBeGreaterThan(0);
+    for (const result of finalised)
+      expect(result.rows).toMatchObject({ read: ROWS, embedded: ROWS, rejected: 0 });
+    const arrivals = server.log.slice(logBefore).map((entry) => entry.receivedAt);
+    expect(maxInWindow(arrivals, 1000)).toBeLessThanOrEqual(RPS + 1);
+    expect(server.log.slice(logBefore).filter((entry) => entry.status === 429)).toEqual([]);
+  });
 });
