@@ -145,8 +145,10 @@ export async function runJob(
         resume: checkpoint,
         checkpoint: {
           intervalMs: options.checkpointIntervalMs ?? DEFAULT_CHECKPOINT_INTERVAL_MS,
-          save: (progress) =>
-            writeCheckpoint(store, outputDir, {
+          save: (progress) => {
+            // A run that lost its lease (another took the folder over) must not write over the new holder.
+            if (lock.lost !== undefined) throw lock.lost;
+            return writeCheckpoint(store, outputDir, {
               version: 1,
               binding,
               ...progress,
@@ -154,7 +156,8 @@ export async function runJob(
               started_at: startedAt.toISOString(),
               created_at: createdAt.toISOString(),
               updated_at: now().toISOString(),
-            }),
+            });
+          },
         },
       },
       options,
@@ -307,7 +310,13 @@ type VectorSource = { readonly unit: Unit; readonly index: number } | Float32Arr
 
 /** A record waiting for its vector, or a record the reader rejected (kept in order with the rest). */
 type PendingRecord =
-  | { readonly record: InputRecord; readonly hash: string; readonly source: VectorSource }
+  | {
+      readonly record: InputRecord;
+      readonly hash: string;
+      readonly source: VectorSource;
+      /** Where the vector comes from, for the counts. */
+      readonly kind: 'new' | 'deduplicated' | 'reused';
+    }
   | { readonly rejected: RejectedRecord };
 
 /** Records waiting for one unit, in input order, and where reading stood after the last of them. */
@@ -430,37 +439,51 @@ export async function embedRecordsToParts(
     return { reason: source.unit.refused?.get(source.index) ?? 'the endpoint returned no vector' };
   };
 
+  // Set when a drain failed half-way through an entry: some of its rows are in the writers but
+  // the cursor is before it, so nothing more may be drained or checkpointed.
+  let poisoned = false;
   const drainHead = async (): Promise<void> => {
-    const entry = window.shift();
+    // Left at the head until it is written whole: a batch that failed stays there, and
+    // the catch path never drains past it (the cursor must not skip its records).
+    const entry = window[0];
     if (!entry) return;
     await entry.unit.done;
     if (entry.unit.texts.length > 0) answered = true;
-    for (const pending of entry.records) {
-      if ('rejected' in pending) {
-        rows.rejected++;
-        await errors.add(pending.rejected);
-        continue;
+    try {
+      for (const pending of entry.records) {
+        if ('rejected' in pending) {
+          rows.rejected++;
+          await errors.add(pending.rejected);
+          continue;
+        }
+        const { vector, reason } = vectorOf(pending.source);
+        if (!vector) {
+          rows.rejected++;
+          await errors.add({
+            record: pending.record.record,
+            line: pending.record.line,
+            id: pending.record.id,
+            reason: `record ${pending.record.record}, column "${options.textColumn}": refused by the endpoint: ${reason}`,
+          });
+          continue;
+        }
+        // Counted when written, like embedded and rejected, so a checkpoint's counts match its cursor.
+        if (pending.kind === 'deduplicated') rows.deduplicated++;
+        else if (pending.kind === 'reused') rows.reused++;
+        if (!(pending.source instanceof Float32Array)) cache.replace(pending.hash, pending.source, vector);
+        if (!parts) {
+          dimensions = vector.length;
+          cache.resize(Math.max(1_000, Math.floor(DEDUP_CACHE_BYTES / (dimensions * 4))));
+          parts = newParts(dimensions);
+        }
+        await parts.add({ record: pending.record, contentHash: pending.hash, vector });
+        rows.embedded++;
       }
-      const { vector, reason } = vectorOf(pending.source);
-      if (!vector) {
-        rows.rejected++;
-        await errors.add({
-          record: pending.record.record,
-          line: pending.record.line,
-          id: pending.record.id,
-          reason: `record ${pending.record.record}, column "${options.textColumn}": refused by the endpoint: ${reason}`,
-        });
-        continue;
-      }
-      if (!(pending.source instanceof Float32Array)) cache.replace(pending.hash, pending.source, vector);
-      if (!parts) {
-        dimensions = vector.length;
-        cache.resize(Math.max(1_000, Math.floor(DEDUP_CACHE_BYTES / (dimensions * 4))));
-        parts = newParts(dimensions);
-      }
-      await parts.add({ record: pending.record, contentHash: pending.hash, vector });
-      rows.embedded++;
+    } catch (error) {
+      poisoned = true;
+      throw error;
     }
+    window.shift();
     drained = entry.end;
     progress();
   };
@@ -532,19 +555,20 @@ export async function embedRecordsToParts(
       } else {
         const record = result.value;
         const hash = contentHash(model, record.text);
-        const known = cache.get(hash) ?? (done ? await done.lookup(hash) : undefined);
-        const reused = known || !previous ? undefined : await previous.lookup(hash);
+        // As an uninterrupted run decides: this job's own vectors, then the earlier output's,
+        // then (resumed) the checkpointed parts, which an uninterrupted run had in its cache.
+        const cached = cache.get(hash);
+        const reused = cached || !previous ? undefined : await previous.lookup(hash);
+        const known = cached ?? (reused || !done ? undefined : await done.lookup(hash));
         if (known) {
-          rows.deduplicated++;
-          await push({ record, hash, source: known });
+          await push({ record, hash, source: known, kind: 'deduplicated' });
         } else if (reused) {
-          rows.reused++;
-          await push({ record, hash, source: reused });
+          await push({ record, hash, source: reused, kind: 'reused' });
         } else {
           if (!builder.fits(record.text)) await flush();
           const slot = { unit: entry.unit, index: builder.add(record.text) };
           cache.set(hash, slot);
-          entry.records.push({ record, hash, source: slot });
+          entry.records.push({ record, hash, source: slot, kind: 'new' });
           entry.end = cursorNow();
           if (builder.size >= maxInputs()) await flush();
         }
@@ -578,8 +602,10 @@ export async function embedRecordsToParts(
     // Let requests in flight settle, keep every answer that came, in order, and commit them.
     await Promise.allSettled(window.map((e) => e.unit.done));
     try {
-      while (window.length > 0 && window[0]?.unit.failed !== true) await drainHead();
-      await commitProgress();
+      if (!poisoned) {
+        while (window.length > 0 && window[0]?.unit.failed !== true) await drainHead();
+        await commitProgress();
+      }
     } catch {
       // The checkpoint is a bonus here; the error that stopped the job is the one to report.
     }

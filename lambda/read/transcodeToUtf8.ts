@@ -190,7 +190,8 @@ export async function transcodeToUtf8(
     head = head.length === 0 ? next.value : Buffer.concat([head, next.value]);
   }
   let bom = bomOf(head);
-  if (bom !== undefined && bom.encoding !== 'utf-8' && options.atFileStart === false) bom = undefined;
+  // A mark is the file's only at its start: elsewhere (a shard, a resumed read) U+FEFF is text.
+  if (bom !== undefined && options.atFileStart === false) bom = undefined;
   const encoding = bom?.encoding ?? options.encoding ?? 'utf-8';
   const first = head.subarray(bom?.length ?? 0);
 

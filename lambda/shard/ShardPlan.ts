@@ -64,6 +64,12 @@ export interface ShardPlan {
     readonly model: string;
     readonly outputFormat: OutputFormat;
     readonly endpoint: string;
+    /**
+     * The reader and row settings the shards were embedded with (columns,
+     * text, dimensions, limits), as JSON: a restarted run keeps this plan,
+     * and its finished shards, only when they are the same.
+     */
+    readonly settings?: string;
   };
   /** When planning started: usage.json's `started_at` and every part's `created_at`. */
   readonly startedAt: string;

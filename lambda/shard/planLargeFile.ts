@@ -113,7 +113,12 @@ export async function planLargeFile(
     csvHeader: layout.csvHeader ?? null,
     records: layout.records,
     shards: tasks.length,
-    job: { model: options.model, outputFormat: job.format, endpoint: options.endpoint },
+    job: {
+      model: options.model,
+      outputFormat: job.format,
+      endpoint: options.endpoint,
+      settings: jobSettings(job),
+    },
     startedAt: startedAt.toISOString(),
   };
   await store.put(tasksUri, `${JSON.stringify(tasks)}\n`);
@@ -131,6 +136,21 @@ export async function planLargeFile(
   if (!isS3Uri(tasksUri)) return summary;
   const { bucket, key } = parseS3Uri(tasksUri);
   return { ...summary, itemReader: { bucket, key } };
+}
+
+/** What of the job options makes the shards' rows, as one comparable string. */
+function jobSettings(job: JobOptions): string {
+  return JSON.stringify([
+    job.textColumn,
+    job.idColumn,
+    job.keepColumns,
+    job.includeText,
+    job.dimensions ?? null,
+    job.maxRecordBytes,
+    job.requireIdColumn ?? false,
+    job.delimiter ?? null,
+    job.encoding ?? null,
+  ]);
 }
 
 /** The summary of an unfinished plan for the same source version and job, or undefined. */
@@ -164,7 +184,8 @@ async function resumablePlan(
     plan.gzip === wanted.gzip &&
     plan.job?.model === options.model &&
     plan.job.outputFormat === options.job.format &&
-    plan.job.endpoint === options.endpoint;
+    plan.job.endpoint === options.endpoint &&
+    plan.job.settings === jobSettings(options.job);
   if (!same) return undefined;
   const summary: PlanSummary = {
     runId: plan.runId,

@@ -78,7 +78,7 @@ export async function runShard(
   const saved = parseShardCheckpoint(await store.getText(checkpointUri), plan.runId, task.index);
   const cursor = saved?.cursor;
   const resumed = cursor !== undefined && cursor.records > 0;
-  const seek = resumed && !plan.gzip;
+  const seek = resumed && !plan.gzip && cursor.seekable !== false;
   const startedAt = saved ? new Date(saved.started_at) : now();
   const sourceUri = plan.source.uri;
   const start = seek ? cursor.byte : task.start;

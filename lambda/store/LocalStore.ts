@@ -191,27 +191,13 @@ export class LocalStore implements ObjectStore {
 
   async putIfMatch(uri: string, body: string, etag: string): Promise<boolean> {
     const file = toPath(uri);
-    // Move the current file aside under a name of our own: only one caller can win that rename.
-    const aside = path.join(
-      path.dirname(file),
-      `.${path.basename(file)}.tmp-${randomBytes(6).toString('hex')}`,
-    );
-    try {
-      await rename(file, aside);
-    } catch (error) {
-      if (isNotFound(error)) return false;
-      throw error;
-    }
-    const stats = await stat(aside, { bigint: true });
-    // A rename keeps inode, size and mtime, so the ETag of what we moved is the one it had in place.
-    if (infoOf(uri, stats).etag !== etag) {
-      // Not the version the caller knew: put it back unless someone wrote a new one meanwhile.
-      await link(aside, file).catch(() => undefined);
-      await rm(aside, { force: true });
-      return false;
-    }
-    await rm(aside, { force: true });
-    return this.putIfAbsent(uri, body);
+    const current = await this.head(uri);
+    if (current?.etag !== etag) return false;
+    // Written aside, then renamed over the target: the file is never missing, so no other
+    // writer's putIfAbsent can slip in. Between the check and the rename only a writer that
+    // judged the same version (a lapsed lease) could race; renewals keep leases from lapsing.
+    await writeAtomically(file, (temp) => writeFile(temp, body));
+    return true;
   }
 
   async delete(uris: readonly string[]): Promise<void> {

@@ -36,8 +36,10 @@ export function errorLine(rejected: RejectedRecord): string {
  * beside the target (`<uri>.seg-00000`), in the store itself, so they
  * survive a crash with the checkpoint that lists them and no temp file is
  * left anywhere. `finish()` joins the segments into the file (streamed, never
- * held whole) and removes them; it always writes the file, empty when nothing
- * was rejected, so a complete output folder always has one.
+ * held whole) and leaves them for the scratch folder's cleanup (a crash
+ * before the commit resumes from a checkpoint that lists them); it always
+ * writes the file, empty when nothing was rejected, so a complete output
+ * folder always has one.
  */
 export class ErrorsWriter {
   /** Where `finish()` writes the file. */
@@ -104,7 +106,7 @@ export class ErrorsWriter {
     return { segments: [...this.#segments], rows: this.#segmentRows };
   }
 
-  /** Writes the file (empty when nothing was rejected) and removes the segments. Idempotent. */
+  /** Writes the file (empty when nothing was rejected); the segments stay. Idempotent. */
   finish(): Promise<OutputFile> {
     this.#result ??= this.#finish();
     return this.#result;
@@ -123,16 +125,15 @@ export class ErrorsWriter {
     await this.#writes;
     const segments = this.#segments;
     let bytes: number;
+    // The segments stay: a checkpoint may still list them, until the commit empties the scratch folder.
     if (segments.length === 0) {
       ({ bytes } = await this.#store.put(this.uri, ''));
     } else if (segments.length === 1) {
-      await this.#store.rename(segments[0]!.uri, this.uri);
+      await this.#store.copy(segments[0]!.uri, this.uri);
       bytes = segments[0]!.bytes;
     } else {
       ({ bytes } = await this.#store.putStream(this.uri, joined(this.#store, segments)));
-      await this.#store.delete(segments.map((segment) => segment.uri));
     }
-    this.#segments = [];
     return { uri: this.uri, rows: this.#rows, bytes };
   }
 

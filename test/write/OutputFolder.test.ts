@@ -177,6 +177,7 @@ describe('Function: commitOutput', () => {
       'rename errors.jsonl.partial errors.jsonl',
       'put usage.json',
       'put manifest.json',
+      'delete errors.jsonl.partial.seg-00000',
       'delete commit.json',
     ]);
     const output = await readOutputFolder(dir);

@@ -1,0 +1,83 @@
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { featureHashEmbed } from '../../lambda/embed/featureHash.ts';
+import type { BatchEmbedder, BatchEmbedding } from '../../lambda/embed/types.ts';
+import { TransientEndpointError } from '../../lambda/errors.ts';
+import { runJob } from '../../lambda/pipeline.ts';
+import { resolveJobOptions } from '../../lambda/resolveJobOptions.ts';
+import { LocalStore } from '../../lambda/store/LocalStore.ts';
+import { emptyRequestStats } from '../../lambda/types.ts';
+import { readCheckpoint } from '../../lambda/write/Checkpoint.ts';
+import { useTempDir } from '../helpers/embeddedRows.ts';
+import { expectOutputRows } from '../helpers/expectOutput.ts';
+
+const MODEL = 'local/feature-hash';
+
+/**
+ * The embedding stage, in process: vectors as serve-local computes them; the
+ * batches named in `failing` fail after `delayMs` (a batch that ran out of
+ * retries), the others answer after `delayMs` too, so batches overlap.
+ */
+function embedder(failing: ReadonlySet<number>, delayMs = 20): BatchEmbedder & { calls: number } {
+  const requests = emptyRequestStats();
+  const tokens = { prompt: 0, total: 0 };
+  let calls = 0;
+  return {
+    requests,
+    tokens,
+    get calls() {
+      return calls;
+    },
+    async embedBatch(texts): Promise<BatchEmbedding> {
+      const call = ++calls;
+      await new Promise((resolve) => setTimeout(resolve, delayMs * (failing.has(call) ? 2 : 1)));
+      requests.sent++;
+      if (failing.has(call)) throw new TransientEndpointError(`batch ${call} failed past retries`);
+      requests.succeeded++;
+      return { vectors: texts.map((text) => featureHashEmbed(text, 384)), rejected: [] };
+    },
+  };
+}
+
+describe('Function: runJob (resume after a failed batch)', () => {
+  let dir: string;
+  useTempDir((made) => {
+    dir = made;
+  });
+
+  it('never checkpoints past a batch that failed, so the rerun embeds its records and loses none', async () => {
+    // Prepare: 40 records in batches of 5, two in flight; batch 2 fails while batch 3 succeeds
+    const rows = Array.from({ length: 40 }, (_, i) => ({
+      id: `r-${i + 1}`,
+      text: `resumed record ${i + 1}`,
+    }));
+    const input = path.join(dir, 'in.jsonl');
+    await writeFile(input, rows.map((r) => JSON.stringify(r)).join('\n'));
+    const out = path.join(dir, 'out', 'in.jsonl');
+    const store = new LocalStore();
+    const options = resolveJobOptions({
+      model: MODEL,
+      batchSize: 5,
+      concurrency: 2,
+      checkpointIntervalMs: 1,
+    });
+    const ports = (e: BatchEmbedder) => ({ store, embedder: e, model: MODEL, endpoint: 'test' });
+
+    // Act
+    const failed = await runJob(input, out, options, ports(embedder(new Set([2])))).catch(
+      (error: unknown) => error,
+    );
+    const checkpoint = await readCheckpoint(store, out);
+    const result = await runJob(input, out, options, ports(embedder(new Set())));
+
+    // Assess
+    expect(failed).toBeInstanceOf(TransientEndpointError);
+    // Batch 1 (records 1-5) was written; batch 2 (6-10) failed, so the cursor stays at 5.
+    expect(checkpoint?.cursor.records).toBe(5);
+    expect(checkpoint?.rows).toMatchObject({ read: 5, embedded: 5, rejected: 0, deduplicated: 0 });
+    await expectOutputRows(out, rows);
+    expect(result.usage.rows).toMatchObject({ read: 40, embedded: 40, rejected: 0, resumed: 5 });
+    expect(result.usage.attempts).toBe(2);
+  });
+});
