@@ -124,14 +124,19 @@ export async function planLargeFile(
   await store.put(tasksUri, `${JSON.stringify(tasks)}\n`);
   await store.put(planUri, `${JSON.stringify(plan, null, 2)}\n`);
 
+  return summaryOf(plan, planUri, tasksUri);
+}
+
+/** What the planner hands the state machine: the plan's ids, counts and the ItemReader location. */
+function summaryOf(plan: ShardPlan, planUri: string, tasksUri: string): PlanSummary {
   const summary: PlanSummary = {
-    runId,
+    runId: plan.runId,
     planUri,
-    outputDir,
-    sourceUri,
+    outputDir: plan.outputDir,
+    sourceUri: plan.source.uri,
     etag: plan.source.etag,
-    shards: tasks.length,
-    records: layout.records,
+    shards: plan.shards,
+    records: plan.records,
   };
   if (!isS3Uri(tasksUri)) return summary;
   const { bucket, key } = parseS3Uri(tasksUri);
@@ -186,19 +191,7 @@ async function resumablePlan(
     plan.job.outputFormat === options.job.format &&
     plan.job.endpoint === options.endpoint &&
     plan.job.settings === jobSettings(options.job);
-  if (!same) return undefined;
-  const summary: PlanSummary = {
-    runId: plan.runId,
-    planUri,
-    outputDir,
-    sourceUri,
-    etag: plan.source.etag,
-    shards: plan.shards,
-    records: plan.records,
-  };
-  if (!isS3Uri(tasksUri)) return summary;
-  const { bucket, key } = parseS3Uri(tasksUri);
-  return { ...summary, itemReader: { bucket, key } };
+  return same ? summaryOf(plan, planUri, tasksUri) : undefined;
 }
 
 /** Finishes an interrupted commit and deletes whatever an earlier distributed run left in `_shards/`. */

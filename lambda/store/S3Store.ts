@@ -127,6 +127,15 @@ export class S3Store implements ObjectStore {
   }
 
   async put(uri: string, body: Uint8Array | string): Promise<{ bytes: number }> {
+    return this.#putObject(uri, body);
+  }
+
+  /** One PutObject of a whole body, optionally conditional. */
+  async #putObject(
+    uri: string,
+    body: Uint8Array | string,
+    condition: { IfNoneMatch?: string; IfMatch?: string } = {},
+  ): Promise<{ bytes: number }> {
     const { bucket, key } = parseS3Uri(uri);
     // The SDK sends no Content-Length for an empty string (and warns about "a Stream of unknown length"): send bytes.
     const data = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
@@ -137,6 +146,7 @@ export class S3Store implements ObjectStore {
         Body: data,
         ContentLength: data.byteLength,
         ContentType: contentTypeOf(key),
+        ...condition,
       }),
     );
     return { bytes: data.byteLength };
@@ -219,19 +229,8 @@ export class S3Store implements ObjectStore {
     body: string,
     condition: { IfNoneMatch?: string; IfMatch?: string },
   ): Promise<boolean> {
-    const { bucket, key } = parseS3Uri(uri);
-    const data = Buffer.from(body, 'utf8');
     try {
-      await this.#client.send(
-        new PutObjectCommand({
-          Bucket: bucket,
-          Key: key,
-          Body: data,
-          ContentLength: data.byteLength,
-          ContentType: contentTypeOf(key),
-          ...condition,
-        }),
-      );
+      await this.#putObject(uri, body, condition);
       return true;
     } catch (error) {
       const status = statusOf(error);

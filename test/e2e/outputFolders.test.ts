@@ -1,20 +1,17 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { OFFLINE_MODEL } from '../../lambda/embed/featureHash.ts';
 import { startLocalServer } from '../../lambda/serve/startLocalServer.ts';
 import type { LocalServer } from '../../lambda/serve/types.ts';
 import type { Manifest } from '../../lambda/write/Manifest.ts';
-import { cleanEnv, runCli } from '../helpers/cli.ts';
+import { cleanEnv, runCli, startCli } from '../helpers/cli.ts';
 import { type ExpectedRow, expectOutputRows } from '../helpers/expectOutput.ts';
 import { duckdbQuery, sqlString } from '../helpers/readOutput.ts';
-
-const BIN = fileURLToPath(new URL('../../bin/embed-batch.js', import.meta.url));
 
 let root: string;
 let server: LocalServer | undefined;
@@ -47,23 +44,7 @@ function run(s: LocalServer, args: readonly string[], cwd = root) {
 
 /** The real binary in a child process, with a handle to signal it. */
 function spawnRun(s: LocalServer, args: readonly string[], cwd = root) {
-  const child = spawn(
-    process.execPath,
-    [BIN, 'run', ...args, '--base-url', s.url, '--model', OFFLINE_MODEL],
-    {
-      env: cleanEnv(),
-      cwd,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  let stderr = '';
-  child.stderr?.on('data', (d: Buffer) => {
-    stderr += d.toString();
-  });
-  const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>(
-    (resolve) => child.on('close', (code, signal) => resolve({ code, signal, stderr })),
-  );
-  return { child, done };
+  return startCli(['run', ...args, '--base-url', s.url, '--model', OFFLINE_MODEL], cleanEnv(), cwd);
 }
 
 async function until(check: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {

@@ -1,19 +1,16 @@
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { OFFLINE_MODEL } from '../../lambda/embed/featureHash.ts';
 import { startLocalServer } from '../../lambda/serve/startLocalServer.ts';
 import type { LocalServer } from '../../lambda/serve/types.ts';
 import type { Checkpoint } from '../../lambda/write/Checkpoint.ts';
 import type { UsageReport } from '../../lambda/write/UsageReport.ts';
-import { cleanEnv, runCli } from '../helpers/cli.ts';
+import { cleanEnv, runCli, startCli } from '../helpers/cli.ts';
 import { type ExpectedRow, expectOutputRows } from '../helpers/expectOutput.ts';
 
-const BIN = fileURLToPath(new URL('../../bin/embed-batch.js', import.meta.url));
 const ROWS = 20_000;
 const BATCH = 100;
 const CONCURRENCY = 2;
@@ -55,23 +52,7 @@ const embeddable = (all: readonly { id: string; text: string }[]): ExpectedRow[]
   all.filter((r) => r.text.trim() !== '');
 
 function spawnRun(args: readonly string[]) {
-  const child = spawn(
-    process.execPath,
-    [BIN, 'run', ...args, '--base-url', server.url, '--model', OFFLINE_MODEL],
-    {
-      env: cleanEnv(),
-      cwd: root,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  let stderr = '';
-  child.stderr?.on('data', (d: Buffer) => {
-    stderr += d.toString();
-  });
-  const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>(
-    (resolve) => child.on('close', (code, signal) => resolve({ code, signal, stderr })),
-  );
-  return { child, done };
+  return startCli(['run', ...args, '--base-url', server.url, '--model', OFFLINE_MODEL], cleanEnv(), root);
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { main } from '../../lambda/commands/main.ts';
 
@@ -53,4 +53,27 @@ export function spawnCli(
       resolve({ status: code ?? 1, stdout: lines(out), stderr: lines(err), raw: out + err });
     });
   });
+}
+
+/** A running `embed-batch` child, to signal or kill, and how it ended. */
+export interface RunningCli {
+  readonly child: ChildProcess;
+  readonly done: Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>;
+}
+
+/** Starts the real `embed-batch` binary and returns at once, so a test can signal it mid-run. */
+export function startCli(
+  args: readonly string[],
+  env: NodeJS.ProcessEnv = cleanEnv(),
+  cwd = process.cwd(),
+): RunningCli {
+  const child = spawn(process.execPath, [BIN, ...args], { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
+  const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>(
+    (resolve) => child.on('close', (code, signal) => resolve({ code, signal, stderr })),
+  );
+  return { child, done };
 }
