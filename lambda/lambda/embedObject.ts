@@ -5,7 +5,6 @@ import { RetryAnnouncer } from '../embed/RetryAnnouncer.ts';
 import { AuthenticationError, JobInterruptedError } from '../errors.ts';
 import { runJob } from '../pipeline.ts';
 import type { JobOptions, JobProgress } from '../pipelineTypes.ts';
-import { detectFormat } from '../read/detectFormat.ts';
 import type { ObjectStore } from '../store/ObjectStore.ts';
 import { isOutputCurrent } from '../write/isOutputCurrent.ts';
 import { readManifest } from '../write/OutputFolder.ts';
@@ -16,6 +15,7 @@ import type { S3ObjectRef } from './decodeS3Event.ts';
 import type { LambdaConfig } from './loadConfig.ts';
 import { nameKeySource } from './nameKeySource.ts';
 import { outputDirFor } from './outputDirFor.ts';
+import { shardable } from './shardable.ts';
 import type { LargeFileRunStarter } from './startLargeFileRun.ts';
 
 /** What `embedObject` needs; built once per container by `createHandler`. */
@@ -119,12 +119,12 @@ export async function embedObject(
     return { status: 'skipped', reason: 'already complete', outputDir };
   }
 
-  if (
-    deps.startLargeFileRun !== undefined &&
-    current.bytes > config.largeFileBytes &&
-    // A gzip stream cannot be read from the middle: one shard would be this invocation again.
-    !detectFormat(ref.key).gzip
-  ) {
+  // Large files go to parallel shards when the distributed path can cut them; the rest continue inline.
+  const large = deps.startLargeFileRun !== undefined && current.bytes > config.largeFileBytes;
+  const cut = large ? await shardable(store, sourceUri, current.bytes) : undefined;
+  if (cut !== undefined && !cut.ok)
+    logger.info('large file embedded inline', { key: ref.key, bytes: current.bytes, reason: cut.reason });
+  if (deps.startLargeFileRun !== undefined && cut?.ok === true) {
     const run = await deps.startLargeFileRun({
       bucket: ref.bucket,
       key: ref.key,

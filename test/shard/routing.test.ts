@@ -287,6 +287,12 @@ describe('Function: handler (routing large files)', () => {
       'input/inline/large.csv.gz',
       gzipSync(csv(400), { level: 0 }),
     ],
+    [
+      'a large ;-separated CSV (the shards read commas only)',
+      'input/inline/semicolon.csv',
+      csv(400).replaceAll(',', ';'),
+    ],
+    ['a large TSV', 'input/inline/large.tsv', csv(400).replaceAll(',', '\t')],
   ])('embeds %s inline', async (_case, key, body) => {
     // Prepare
     const { etag, size } = await s3.putObject(BUCKET, key, body);

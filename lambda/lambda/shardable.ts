@@ -1,0 +1,30 @@
+import { detectFormat } from '../read/detectFormat.ts';
+import { sniffCsvDelimiter } from '../read/sniffCsvDelimiter.ts';
+import type { ObjectStore } from '../store/ObjectStore.ts';
+
+/** Bytes read to judge a file: the header and the first rows. */
+const SAMPLE_BYTES = 64 * 1024;
+
+/**
+ * Whether the distributed path can read this object, or why not. It cuts
+ * plain UTF-8 with commas (or JSONL) at record boundaries; a gzip stream, a
+ * UTF-16 file or another CSV delimiter would be cut wrongly, so those are
+ * embedded inline, where a job short of time continues in a new invocation.
+ */
+export async function shardable(
+  store: ObjectStore,
+  uri: string,
+  bytes: number,
+): Promise<{ readonly ok: true } | { readonly ok: false; readonly reason: string }> {
+  const { format, gzip } = detectFormat(uri);
+  if (gzip) return { ok: false, reason: 'gzip cannot be read from the middle' };
+  if (format === 'jsonl') return { ok: true };
+  const opened = await store.get(uri, { start: 0, end: Math.min(bytes, SAMPLE_BYTES) - 1 });
+  const chunks: Uint8Array[] = [];
+  for await (const chunk of opened.body) chunks.push(chunk);
+  const sample = Buffer.concat(chunks);
+  if ((sample[0] === 0xff && sample[1] === 0xfe) || (sample[0] === 0xfe && sample[1] === 0xff))
+    return { ok: false, reason: 'UTF-16' };
+  const delimiter = sniffCsvDelimiter(sample, bytes <= SAMPLE_BYTES);
+  return delimiter === ',' ? { ok: true } : { ok: false, reason: `${JSON.stringify(delimiter)}-separated` };
+}
