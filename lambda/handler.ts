@@ -1,8 +1,7 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse } from 'aws-lambda';
-import { RATE_BUDGET_MAX_ATTEMPTS, rateBudgetOn } from './budget/DynamoRateBudget.ts';
+import { containerRateBudget } from './lambda/containerRateBudget.ts';
 import { createHandler, type EmbedEvent, type EmbedHandler } from './lambda/createHandler.ts';
 import { loadConfig } from './lambda/loadConfig.ts';
 import { readSecret } from './lambda/readSecret.ts';
@@ -19,7 +18,6 @@ import { createS3Client } from './store/createS3Client.ts';
 import { S3Store } from './store/S3Store.ts';
 
 let wired: EmbedHandler | undefined;
-let dynamo: DynamoDBClient | undefined;
 
 /**
  * Lambda entry point for SQS batches of S3 notifications (the deployed path)
@@ -39,13 +37,7 @@ export async function handler(event: EmbedEvent, context: Context): Promise<SQSB
       store: new S3Store(createS3Client(process.env)),
       readSecret: (arn) => readSecret(arn),
       // RATE_TABLE: one budget for every invocation and shard worker (one client per container).
-      rateBudget: rateBudgetOn(
-        config.rateTable,
-        () => (dynamo ??= new DynamoDBClient({ maxAttempts: RATE_BUDGET_MAX_ATTEMPTS })),
-        {
-          burst: config.burst,
-        },
-      ),
+      rateBudget: containerRateBudget(config),
       // Large files go to the Step Functions Distributed Map when the stack deploys one.
       startLargeFileRun:
         config.stateMachineArn === undefined

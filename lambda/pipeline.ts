@@ -95,7 +95,12 @@ export async function runJob(
       ? undefined
       : await PreviousOutput.open(store, outputDir, manifest, { model, dimensions: options.dimensions });
     // Resuming: texts the checkpointed parts already hold are duplicates, not new requests.
-    done = checkpoint ? await PreviousOutput.over(store, oneFormat(checkpoint.parts)) : undefined;
+    done = checkpoint
+      ? await PreviousOutput.over(
+          store,
+          checkpoint.parts.map((part) => part.uri),
+        )
+      : undefined;
 
     const cursor = checkpoint?.cursor;
     const seek = cursor !== undefined && cursor.records > 0 && !gzip && cursor.seekable !== false;
@@ -216,12 +221,6 @@ function inFolder(checkpoint: Checkpoint, dir: string): Checkpoint {
     parts: checkpoint.parts.map(here),
     errors: { ...checkpoint.errors, segments: checkpoint.errors.segments.map(here) },
   };
-}
-
-/** The part files of one format (Parquet when there are both), for reading vectors back. */
-function oneFormat(parts: readonly OutputFile[]): string[] {
-  const parquet = parts.filter((part) => part.uri.includes('.parquet'));
-  return (parquet.length > 0 ? parquet : parts).map((part) => part.uri);
 }
 
 /** The file from byte `start` on (nothing when it ends there). */

@@ -1,6 +1,5 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Context } from 'aws-lambda';
-import { RATE_BUDGET_MAX_ATTEMPTS, rateBudgetOn } from './budget/DynamoRateBudget.ts';
+import { containerRateBudget } from './lambda/containerRateBudget.ts';
 import {
   createShardHandlers,
   type FinaliseSummary,
@@ -16,7 +15,6 @@ import { createS3Client } from './store/createS3Client.ts';
 import { S3Store } from './store/S3Store.ts';
 
 let wired: ShardHandlers | undefined;
-let dynamo: DynamoDBClient | undefined;
 
 /** Wiring on first use, as in `handler.ts`: a bad setting fails the invocation, not the module load. */
 function handlers(): ShardHandlers {
@@ -27,13 +25,7 @@ function handlers(): ShardHandlers {
       store: new S3Store(createS3Client(process.env)),
       readSecret: (arn) => readSecret(arn),
       // RATE_TABLE (shard workers): the budget the job function draws on too.
-      rateBudget: rateBudgetOn(
-        config.rateTable,
-        () => (dynamo ??= new DynamoDBClient({ maxAttempts: RATE_BUDGET_MAX_ATTEMPTS })),
-        {
-          burst: config.burst,
-        },
-      ),
+      rateBudget: containerRateBudget(config),
     });
   }
   return wired;

@@ -61,16 +61,20 @@ export class PreviousOutput {
   ): Promise<PreviousOutput | undefined> {
     if (!manifest || manifest.model !== criteria.model) return undefined;
     if (criteria.dimensions !== undefined && manifest.dimensions !== criteria.dimensions) return undefined;
-    const parquet = manifest.parts.filter((p) => p.uri.endsWith('.parquet'));
-    const parts = parquet.length > 0 ? parquet : manifest.parts.filter((p) => p.uri.endsWith('.arrow'));
     return PreviousOutput.over(
       store,
-      parts.map((part) => joinUri(dir, basenameUri(part.uri))),
+      manifest.parts.map((part) => joinUri(dir, basenameUri(part.uri))),
     );
   }
 
-  /** The vectors in these part files (one format), or undefined when there are none. */
-  static async over(store: ObjectStore, uris: readonly string[]): Promise<PreviousOutput | undefined> {
+  /**
+   * The vectors in these part files, or undefined when there are none. Of a
+   * `both` output only the Parquet files are read (`.partial` ones of a
+   * checkpoint too): the Arrow files hold the same rows.
+   */
+  static async over(store: ObjectStore, files: readonly string[]): Promise<PreviousOutput | undefined> {
+    const parquet = files.filter((uri) => /\.parquet(\.partial)?$/.test(uri));
+    const uris = parquet.length > 0 ? parquet : files.filter((uri) => /\.arrow(\.partial)?$/.test(uri));
     if (uris.length === 0) return undefined;
     const index = new Map<string, number>();
     // The first parts stay decoded: lookups of a rerun start there, in row order.
