@@ -39,6 +39,14 @@ export interface EmbedBatchFunctionProps {
   readonly requestConcurrency?: number;
   /** Most concurrent invocations the SQS event source starts (2 to 1000). @default 2 */
   readonly maxConcurrency?: number;
+  /**
+   * Messages (uploads) one invocation takes at once (1 to 10): their rows
+   * share requests, so small files do not each cost a request and an
+   * invocation of their own. Failures are reported per message. @default 10
+   */
+  readonly messagesPerInvocation?: number;
+  /** How long the event source gathers messages before invoking (0 to 300 s). @default Duration.seconds(2) */
+  readonly batchingWindow?: Duration;
   /** Memory in MB. @default 1769 (one full vCPU) */
   readonly memorySize?: number;
   /** Time limit of one invocation, at most 15 minutes. @default Duration.minutes(15) */
@@ -172,8 +180,11 @@ export class EmbedBatchFunction extends Construct {
       },
     });
 
+    const batchingWindow = props.batchingWindow ?? Duration.seconds(2);
+    integerProp(batchingWindow.toSeconds(), 'batchingWindow (seconds)', 0, 300);
     this.eventSource = new SqsEventSource(props.queue, {
-      batchSize: 1,
+      batchSize: integerProp(props.messagesPerInvocation ?? 10, 'messagesPerInvocation', 1, 10),
+      maxBatchingWindow: batchingWindow.toSeconds() === 0 ? undefined : batchingWindow,
       reportBatchItemFailures: true,
       maxConcurrency,
     });

@@ -195,6 +195,17 @@ export class JobInterruptedError extends EmbedBatchError {
 }
 
 /**
+ * A request was never sent because the job is stopping (a signal, the end of
+ * the invocation's time). Its records stay after the checkpoint's cursor.
+ */
+export class JobStoppedError extends EmbedBatchError {
+  constructor() {
+    super('stopping: the request was not sent');
+    this.name = 'JobStoppedError';
+  }
+}
+
+/**
  * The shared rate budget (a DynamoDB table) could not be read or written
  * after the SDK's brief retries, so no permit to send was granted and the job
  * fails with it: no request goes out without one, so the endpoint's contract

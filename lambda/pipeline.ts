@@ -1,7 +1,7 @@
-import { BatchBuilder } from './batch/BatchBuilder.ts';
+import { InOrderRouter, type VectorSource } from './batch/InOrderRouter.ts';
+import { RequestPacker } from './batch/RequestPacker.ts';
 import { VectorCache } from './batch/VectorCache.ts';
-import type { BatchEmbedder, BatchEmbedding } from './embed/types.ts';
-import { InputError, isFatalForJob, JobInterruptedError } from './errors.ts';
+import { InputError, isFatalForJob, JobInterruptedError, JobStoppedError } from './errors.ts';
 import type { JobOptions, JobPorts, JobProgress, JobResult } from './pipelineTypes.ts';
 import { detectFormat } from './read/detectFormat.ts';
 import { ReadPosition } from './read/ReadPosition.ts';
@@ -9,14 +9,13 @@ import { readRecords } from './read/readRecords.ts';
 import { skipRecords } from './read/skipRecords.ts';
 import { PreviousOutput } from './reuse/PreviousOutput.ts';
 import { basenameUri } from './store/uri.ts';
-import {
-  emptyRequestStats,
-  type InputRecord,
-  type OutputFile,
-  type ReadResult,
-  type RejectedRecord,
-  type RequestStats,
-  type TokenStats,
+import type {
+  InputRecord,
+  OutputFile,
+  ReadResult,
+  RejectedRecord,
+  RequestStats,
+  TokenStats,
 } from './types.ts';
 import {
   bindingOf,
@@ -26,18 +25,21 @@ import {
   sameBinding,
   writeCheckpoint,
 } from './write/Checkpoint.ts';
+import { CheckpointingWriter, type CheckpointProgress } from './write/CheckpointingWriter.ts';
 import { contentHash } from './write/contentHash.ts';
-import { ERRORS_FILE, ErrorsWriter } from './write/ErrorsWriter.ts';
+import { ERRORS_FILE } from './write/ErrorsWriter.ts';
 import { FolderLock } from './write/FolderLock.ts';
 import { commitOutput, discardScratch, prepareOutput } from './write/OutputFolder.ts';
 import { outputKeyProblem, PARTIAL_SUFFIX, scratchPartName, scratchUri } from './write/OutputLayout.ts';
-import { defaultRowsPerPart, PartWriter, type PartWriterOptions, partFileName } from './write/PartWriter.ts';
+import { type PartWriterOptions, partFileName } from './write/PartWriter.ts';
 import { buildUsageReport, type UsageReport } from './write/UsageReport.ts';
 import { expectedDimensions, writeEmptyPart } from './write/writeEmptyPart.ts';
 
 /** Vectors kept for deduplication, in bytes; the entry count follows from the dimensions. */
 const DEDUP_CACHE_BYTES = 64 * 1024 * 1024;
 const DEDUP_ENTRIES_BEFORE_DIMENSIONS = 16_384;
+
+export type { CheckpointProgress } from './write/CheckpointingWriter.ts';
 
 /** How often a job commits its progress, unless `JobOptions.checkpointIntervalMs` says otherwise. */
 export const DEFAULT_CHECKPOINT_INTERVAL_MS = 10_000;
@@ -264,21 +266,6 @@ export interface PartsTarget {
   };
 }
 
-/** What one checkpoint records of the job below the folder protocol. */
-export type CheckpointProgress = Pick<
-  Checkpoint,
-  | 'cursor'
-  | 'csv_header'
-  | 'csv_delimiter'
-  | 'dimensions'
-  | 'parts'
-  | 'next_part'
-  | 'errors'
-  | 'rows'
-  | 'tokens'
-  | 'requests'
->;
-
 /** What `embedRecordsToParts` wrote and counted. */
 export interface EmbeddedParts {
   /** Counts of the whole job, earlier attempts included. */
@@ -289,52 +276,45 @@ export interface EmbeddedParts {
   readonly outputs: OutputFile[];
   /** The errors file, always written (empty when nothing was rejected). */
   readonly errors: OutputFile;
-  /** This job's share of the embedder's counters (it may serve several files), earlier attempts included. */
+  /** This file's share of the requests that carried its rows, earlier attempts included. */
   readonly tokens: TokenStats;
   readonly requests: RequestStats;
 }
 
-/** One request's worth of texts, and what came back. */
-interface Unit {
-  readonly texts: string[];
-  result?: BatchEmbedding;
-  /** Reasons of refused inputs, by index. */
-  refused?: Map<number, string>;
-  failed?: boolean;
-  done: Promise<void>;
-}
-
-/** Where a record's vector comes from: a slot of a unit, or a vector already known. */
-type VectorSource = { readonly unit: Unit; readonly index: number } | Float32Array;
-
-/** A record waiting for its vector, or a record the reader rejected (kept in order with the rest). */
-type PendingRecord =
-  | {
-      readonly record: InputRecord;
-      readonly hash: string;
-      readonly source: VectorSource;
-      /** Where the vector comes from, for the counts. */
-      readonly kind: 'new' | 'deduplicated' | 'reused';
-    }
-  | { readonly rejected: RejectedRecord };
-
-/** Records waiting for one unit, in input order, and where reading stood after the last of them. */
-interface Entry {
-  readonly unit: Unit;
-  readonly records: PendingRecord[];
-  end: Cursor;
+/** The packer a job uses when its caller shares none: its own, over its own embedder. */
+export function packerFor(
+  options: Pick<JobOptions, 'batchSize' | 'maxBatchTokens' | 'maxBatchBytes'>,
+  ports: Pick<JobPorts, 'embedder' | 'stop'>,
+): RequestPacker {
+  const { embedder } = ports;
+  return new RequestPacker(embedder, {
+    // A server that refused larger batches (413) gets batches of the size it took, not pieces of bigger ones.
+    limits: () => ({
+      maxInputs: Math.min(options.batchSize, embedder.maxInputs ?? options.batchSize),
+      maxTokens: options.maxBatchTokens,
+      maxBytes: options.maxBatchBytes,
+    }),
+    stop: ports.stop,
+  });
 }
 
 /**
  * The pipeline below the output folder, shared by `runJob` (a whole file) and
- * the distributed path's shard worker (a byte range of one): records ->
- * dedupe -> batch -> embed (bounded, in order) -> part files + errors file.
+ * the distributed path's shard worker (a byte range of one). One record's way:
+ *
+ * 1. the reader (`records`) yields it, with `position` telling where it ended;
+ * 2. deduplication and reuse find its vector, or the packer
+ *    (`ports.packer`, shared by every file of a command) puts its text in a
+ *    request, perhaps beside texts of other files;
+ * 3. the in-order router waits for that request and hands the record back in
+ *    this file's order;
+ * 4. the checkpointing writer puts it into a part (or errors.jsonl), and
+ *    every `checkpoint.intervalMs` writes the buffered rows as a part and
+ *    the rejects as a segment, then hands the cursor to `checkpoint.save`.
  *
  * Writes nothing but parts (named by `target.fileName`), error segments and
  * the errors file; the caller owns the folder protocol (checkpoint file,
- * manifest, usage). Every `checkpoint.intervalMs` it writes the buffered rows
- * as a part and the buffered rejects as a segment, then hands the cursor (the
- * last record whose fate is written) to `checkpoint.save`.
+ * manifest, usage).
  *
  * When `ports.stop` fires, or anything fails, it stops reading, keeps the
  * answers that arrive (requests in flight end with `ports.signal`), commits a
@@ -348,166 +328,59 @@ export async function embedRecordsToParts(
   ports: JobPorts,
 ): Promise<EmbeddedParts> {
   const startedMs = target.startedMs ?? performance.now();
-  const { store, embedder, model } = ports;
+  const { store, model } = ports;
   const { outputDir, sourceUri, previous, done, resume, position } = target;
-  // The embedder (and its rate limiter) may serve several files; usage counts this call only.
-  const before = snapshotCounters(embedder);
-  const earlier: Counters = resume
-    ? {
-        tokens: { ...resume.tokens },
-        requests: { ...resume.requests, byStatus: { ...resume.requests.byStatus } },
-      }
-    : { tokens: { prompt: 0, total: 0 }, requests: emptyRequestStats() };
-
-  const errors = new ErrorsWriter(store, target.errorsUri, { earlier: resume?.errors });
-  let parts: PartWriter | undefined;
-  let dimensions = options.dimensions ?? resume?.dimensions ?? undefined;
+  const packer = ports.packer ?? packerFor(options, ports);
   const cache = new VectorCache<VectorSource>(DEDUP_ENTRIES_BEFORE_DIMENSIONS);
-  const rows = resume
-    ? { ...resume.rows }
-    : { read: 0, embedded: 0, rejected: 0, deduplicated: 0, reused: 0 };
-
-  const newParts = (length: number): PartWriter =>
-    new PartWriter(store, outputDir, {
-      format: options.format,
-      dimensions: length,
-      model,
-      sourceUri,
-      keepColumns: options.keepColumns,
-      includeText: options.includeText,
-      rowsPerPart: options.rowsPerPart ?? defaultRowsPerPart(length),
-      createdAt: target.createdAt,
-      fileName: target.fileName,
-      earlier: resume ? { parts: resume.parts, nextPart: resume.next_part } : undefined,
-    });
-  if (resume?.dimensions) parts = newParts(resume.dimensions);
-
-  const window: Entry[] = [];
-  const windowSize = Math.max(2, options.concurrency * 2);
-  let fatal: unknown;
-  let answered = false;
-  // Where the last drained record ended: every record up to it is in the writers.
-  let drained: Cursor = resume?.cursor ?? { records: 0, byte: 0, lines: 0 };
-  let checkpointed = drained.records;
+  const writer = new CheckpointingWriter({
+    store,
+    outputDir,
+    sourceUri,
+    errorsUri: target.errorsUri,
+    model,
+    createdAt: target.createdAt,
+    fileName: target.fileName,
+    job: options,
+    resume,
+    position,
+    save: target.checkpoint?.save,
+    onVector: (hash, source, vector) => {
+      if (!(source instanceof Float32Array)) cache.replace(hash, source, vector);
+    },
+    onDimensions: (dimensions) =>
+      cache.resize(Math.max(1_000, Math.floor(DEDUP_CACHE_BYTES / (dimensions * 4)))),
+  });
+  const { rows } = writer;
+  const router = new InOrderRouter<InputRecord, RejectedRecord>(
+    packer,
+    writer,
+    (entry) => writer.write(entry).then(progress),
+    {
+      windowSize: Math.max(2, options.concurrency * 2),
+      start: resume?.cursor ?? { records: 0, byte: 0, lines: 0 },
+    },
+  );
   let lastCheckpointMs = performance.now();
 
-  const progress = (): void => {
+  function progress(): void {
     ports.onProgress?.({
       rowsRead: rows.read,
       rowsEmbedded: rows.embedded,
       rowsRejected: rows.rejected,
-      tokens: earlier.tokens.total + embedder.tokens.total - before.tokens.total,
-      retries: earlier.requests.retried + embedder.requests.retried - before.requests.retried,
+      tokens: writer.usage.tokens.total,
+      retries: writer.usage.requests.retried,
       elapsedMs: performance.now() - startedMs,
     });
-  };
-
+  }
   const cursorNow = (): Cursor => ({
     records: rows.read,
     byte: position?.byte ?? 0,
     lines: position?.lines ?? 0,
     seekable: position?.seekable ?? true,
   });
-  const newEntry = (): Entry => ({ unit: { texts: [], done: Promise.resolve() }, records: [], end: drained });
-
-  const dispatch = (entry: Entry): void => {
-    const unit = entry.unit;
-    if (unit.texts.length > 0) {
-      unit.done = embedder.embedBatch(unit.texts).then(
-        (result) => {
-          unit.result = result;
-          unit.refused = new Map(result.rejected.map((r) => [r.index, r.reason]));
-        },
-        (error: unknown) => {
-          unit.failed = true;
-          // Remember the first failure so the reader stops feeding new batches at once.
-          fatal ??= error;
-          throw error;
-        },
-      );
-      // Handled when the entry is drained; this keeps a failure from being reported as unhandled meanwhile.
-      unit.done.catch(() => undefined);
-    }
-    window.push(entry);
-  };
-
-  const vectorOf = (source: VectorSource): { vector?: Float32Array; reason?: string } => {
-    if (source instanceof Float32Array) return { vector: source };
-    const vector = source.unit.result?.vectors[source.index];
-    if (vector) return { vector };
-    return { reason: source.unit.refused?.get(source.index) ?? 'the endpoint returned no vector' };
-  };
-
-  // Set when a drain failed half-way through an entry: some of its rows are in the writers but
-  // the cursor is before it, so nothing more may be drained or checkpointed.
-  let poisoned = false;
-  const drainHead = async (): Promise<void> => {
-    // Left at the head until it is written whole: a batch that failed stays there, and
-    // the catch path never drains past it (the cursor must not skip its records).
-    const entry = window[0];
-    if (!entry) return;
-    await entry.unit.done;
-    if (entry.unit.texts.length > 0) answered = true;
-    try {
-      for (const pending of entry.records) {
-        if ('rejected' in pending) {
-          rows.rejected++;
-          await errors.add(pending.rejected);
-          continue;
-        }
-        const { vector, reason } = vectorOf(pending.source);
-        if (!vector) {
-          rows.rejected++;
-          await errors.add({
-            record: pending.record.record,
-            line: pending.record.line,
-            id: pending.record.id,
-            reason: `record ${pending.record.record}, column "${options.textColumn}": refused by the endpoint: ${reason}`,
-          });
-          continue;
-        }
-        // Counted when written, like embedded and rejected, so a checkpoint's counts match its cursor.
-        if (pending.kind === 'deduplicated') rows.deduplicated++;
-        else if (pending.kind === 'reused') rows.reused++;
-        if (!(pending.source instanceof Float32Array)) cache.replace(pending.hash, pending.source, vector);
-        if (!parts) {
-          dimensions = vector.length;
-          cache.resize(Math.max(1_000, Math.floor(DEDUP_CACHE_BYTES / (dimensions * 4))));
-          parts = newParts(dimensions);
-        }
-        await parts.add({ record: pending.record, contentHash: pending.hash, vector });
-        rows.embedded++;
-      }
-    } catch (error) {
-      poisoned = true;
-      throw error;
-    }
-    window.shift();
-    drained = entry.end;
-    progress();
-  };
-
-  /** Writes what is buffered and commits the cursor; a no-op when nothing was drained since. */
   const commitProgress = async (): Promise<void> => {
-    const hook = target.checkpoint;
     lastCheckpointMs = performance.now();
-    if (hook === undefined || drained.records === checkpointed) return;
-    const written = parts ? await parts.flush() : [...(resume?.parts ?? [])];
-    const segments = await errors.flush();
-    const counters = countersSince(embedder, before, earlier);
-    await hook.save({
-      cursor: drained,
-      csv_header: position?.header ?? resume?.csv_header ?? null,
-      csv_delimiter: position?.delimiter ?? resume?.csv_delimiter ?? null,
-      dimensions: dimensions ?? null,
-      parts: written,
-      next_part: parts?.nextPart ?? resume?.next_part ?? 0,
-      errors: segments,
-      rows: { ...rows, read: drained.records },
-      tokens: counters.tokens,
-      requests: counters.requests,
-    });
-    checkpointed = drained.records;
+    await writer.checkpoint(router.drained);
   };
   const maybeCommitProgress = async (): Promise<void> => {
     const hook = target.checkpoint;
@@ -517,40 +390,18 @@ export async function embedRecordsToParts(
   let outputs: OutputFile[];
   let errorsFile: OutputFile;
   try {
-    // A server that refused larger batches (413) gets batches of the size it took, not pieces of bigger ones.
-    const maxInputs = (): number => Math.min(options.batchSize, embedder.maxInputs ?? options.batchSize);
-    const limits = () => ({
-      maxInputs: maxInputs(),
-      maxTokens: options.maxBatchTokens,
-      maxBytes: options.maxBatchBytes,
-    });
-    let builder = new BatchBuilder(limits());
     // Records that need no request (duplicates, reused, rejected) still wait in an entry; cap it so memory stays flat.
     const maxRecordsPerEntry = Math.max(1_024, options.batchSize * 4);
-    let entry = newEntry();
-    const flush = async (): Promise<void> => {
-      entry.unit.texts.push(...builder.take());
-      dispatch(entry);
-      entry = newEntry();
-      builder = new BatchBuilder(limits());
-      // The first batch goes alone: bad credentials, an unknown model or the
-      // dimension show up after one request instead of a window's worth.
-      const limit = answered ? windowSize : 1;
-      while (window.length >= limit) await drainHead();
+    const close = async (): Promise<void> => {
+      await router.close();
       await maybeCommitProgress();
     };
-    const push = async (pending: PendingRecord): Promise<void> => {
-      entry.records.push(pending);
-      entry.end = cursorNow();
-      if (entry.records.length >= maxRecordsPerEntry) await flush();
-    };
-
     for await (const result of records) {
-      if (fatal !== undefined) throw fatal;
+      if (packer.fatal !== undefined) throw packer.fatal;
       ports.signal?.throwIfAborted();
       rows.read++;
       if (!result.ok) {
-        await push({ rejected: result.rejected });
+        router.add({ rejected: result.rejected }, cursorNow());
       } else {
         const record = result.value;
         const hash = contentHash(model, record.text);
@@ -559,66 +410,58 @@ export async function embedRecordsToParts(
         const cached = cache.get(hash);
         const reused = cached || !previous ? undefined : await previous.lookup(hash);
         const known = cached ?? (reused || !done ? undefined : await done.lookup(hash));
-        if (known) {
-          await push({ record, hash, source: known, kind: 'deduplicated' });
-        } else if (reused) {
-          await push({ record, hash, source: reused, kind: 'reused' });
-        } else {
-          if (!builder.fits(record.text)) await flush();
-          const slot = { unit: entry.unit, index: builder.add(record.text) };
-          cache.set(hash, slot);
-          entry.records.push({ record, hash, source: slot, kind: 'new' });
-          entry.end = cursorNow();
-          if (builder.size >= maxInputs()) await flush();
-        }
+        if (known) router.add({ record, hash, source: known, kind: 'deduplicated' }, cursorNow());
+        else if (reused) router.add({ record, hash, source: reused, kind: 'reused' }, cursorNow());
+        else cache.set(hash, router.addText(record, hash, record.text, cursorNow()));
       }
+      if (router.openTexts >= options.batchSize || router.openRecords >= maxRecordsPerEntry) await close();
       // Checked after the record is placed, so the cursor never skips a record that was read.
       if (ports.stop?.aborted) break;
     }
-    // Stopping sends nothing new: the records of the open batch stay after the cursor.
-    if (entry.records.length > 0 && ports.stop?.aborted !== true) await flush();
-    while (window.length > 0) {
-      ports.signal?.throwIfAborted();
-      await drainHead();
-    }
-    if (ports.stop?.aborted) throw new JobInterruptedError(drained.records);
+    if (ports.stop?.aborted) throw new JobInterruptedError(router.drained.records);
+    await router.drainAll();
     // No embedded rows: one empty part with the full schema, so `part-*` readers find the columns.
-    if (!parts) dimensions ??= expectedDimensions(model);
-    outputs = parts
-      ? await parts.finish()
-      : await writeEmptyPart(store, outputDir, {
-          format: options.format,
-          dimensions,
-          model,
-          sourceUri,
-          keepColumns: options.keepColumns,
-          includeText: options.includeText,
-          createdAt: target.createdAt,
-          fileName: target.fileName,
-        });
-    errorsFile = await errors.finish();
+    const dimensions = writer.dimensions ?? expectedDimensions(model);
+    outputs =
+      (await writer.finishParts()) ??
+      (await writeEmptyPart(store, outputDir, {
+        format: options.format,
+        dimensions,
+        model,
+        sourceUri,
+        keepColumns: options.keepColumns,
+        includeText: options.includeText,
+        createdAt: target.createdAt,
+        fileName: target.fileName,
+      }));
+    errorsFile = await writer.errors.finish();
   } catch (error) {
     // Let requests in flight settle, keep every answer that came, in order, and commit them.
-    await Promise.allSettled(window.map((e) => e.unit.done));
     try {
-      if (!poisoned) {
-        while (window.length > 0 && window[0]?.unit.failed !== true) await drainHead();
-        await commitProgress();
-      }
+      await router.salvage();
+      if (!router.poisoned) await commitProgress();
     } catch {
       // The checkpoint is a bonus here; the error that stopped the job is the one to report.
     }
-    await errors.abort();
+    await writer.errors.abort();
+    const drained = router.drained;
     if (ports.stop?.aborted && !isFatalForJob(error)) {
       const estimate = drained.byte > 0 ? target.estimateRecords?.(drained) : undefined;
       throw new JobInterruptedError(drained.records, {
-        cause: error instanceof JobInterruptedError ? undefined : error,
+        cause: error instanceof JobInterruptedError || error instanceof JobStoppedError ? undefined : error,
         recordsEstimated: estimate !== undefined && estimate >= drained.records ? estimate : undefined,
       });
     }
     throw error;
   }
-  return { rows, dimensions, outputs, errors: errorsFile, ...countersSince(embedder, before, earlier) };
+  return {
+    rows,
+    dimensions: writer.dimensions ?? expectedDimensions(model),
+    outputs,
+    errors: errorsFile,
+    tokens: { ...writer.usage.tokens },
+    requests: { ...writer.usage.requests, byStatus: { ...writer.usage.requests.byStatus } },
+  };
 }
 
 /** The final progress report of a finished job. */
@@ -630,43 +473,5 @@ function progressOf(embedded: EmbeddedParts, startedMs: number): JobProgress {
     tokens: embedded.tokens.total,
     retries: embedded.requests.retried,
     elapsedMs: performance.now() - startedMs,
-  };
-}
-
-interface Counters {
-  readonly tokens: TokenStats;
-  readonly requests: RequestStats;
-}
-
-function snapshotCounters(embedder: BatchEmbedder): Counters {
-  return {
-    tokens: { ...embedder.tokens },
-    requests: { ...embedder.requests, byStatus: { ...embedder.requests.byStatus } },
-  };
-}
-
-/** The embedder's counters since `before`, plus those of earlier attempts. */
-function countersSince(embedder: BatchEmbedder, before: Counters, earlier: Counters): Counters {
-  const now = snapshotCounters(embedder);
-  const byStatus: Record<string, number> = { ...earlier.requests.byStatus };
-  for (const [status, count] of Object.entries(now.requests.byStatus)) {
-    const delta = count - (before.requests.byStatus[status] ?? 0);
-    if (delta > 0) byStatus[status] = (byStatus[status] ?? 0) + delta;
-  }
-  const since = (key: 'sent' | 'succeeded' | 'retried' | 'throttled' | 'failed'): number =>
-    earlier.requests[key] + now.requests[key] - before.requests[key];
-  return {
-    tokens: {
-      prompt: earlier.tokens.prompt + now.tokens.prompt - before.tokens.prompt,
-      total: earlier.tokens.total + now.tokens.total - before.tokens.total,
-    },
-    requests: {
-      sent: since('sent'),
-      succeeded: since('succeeded'),
-      retried: since('retried'),
-      throttled: since('throttled'),
-      failed: since('failed'),
-      byStatus,
-    },
   };
 }

@@ -1,3 +1,4 @@
+import type { RequestPacker } from './batch/RequestPacker.ts';
 import type { BatchEmbedder } from './embed/types.ts';
 import type { CsvDelimiter } from './read/CsvDelimiter.ts';
 import type { InputEncoding } from './read/transcodeToUtf8.ts';
@@ -66,6 +67,12 @@ export interface JobProgress {
 export interface JobPorts {
   readonly store: ObjectStore;
   readonly embedder: BatchEmbedder;
+  /**
+   * Packs this job's texts into requests, beside those of the other jobs that
+   * share it (files of one command, messages of one invocation).
+   * @default one of its own over `embedder`
+   */
+  readonly packer?: RequestPacker;
   /** Model id recorded in outputs and hashed into `content_hash`. */
   readonly model: string;
   /** Endpoint base URL recorded in usage.json (never a key). */

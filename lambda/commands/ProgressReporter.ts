@@ -9,7 +9,7 @@ export class ProgressReporter {
   #drawn = false;
 
   constructor(
-    private readonly label: string,
+    private readonly label: string | (() => string),
     private readonly stream: NodeJS.WriteStream = process.stderr,
     private readonly intervalMs: number = stream.isTTY ? 200 : 10_000,
   ) {}
@@ -18,7 +18,7 @@ export class ProgressReporter {
     const nowMs = performance.now();
     if (nowMs - this.#lastPrint < this.intervalMs) return;
     this.#lastPrint = nowMs;
-    const line = format(this.label, progress);
+    const line = format(typeof this.label === 'string' ? this.label : this.label(), progress);
     if (this.stream.isTTY) {
       this.stream.write(`\r\x1b[2K${line}`);
       this.#drawn = true;
@@ -38,4 +38,49 @@ function format(label: string, p: JobProgress): string {
   const seconds = p.elapsedMs / 1000;
   const rate = seconds > 0 ? Math.round(p.rowsEmbedded / seconds) : 0;
   return `${label}: ${p.rowsRead} rows read, ${p.rowsEmbedded} embedded, ${p.rowsRejected} rejected, ${rate} rows/s, ${p.tokens} tokens, ${p.retries} retries`;
+}
+
+/**
+ * Progress of a command over many files at once: one line with the files
+ * done out of all, and the rows, tokens and retries of all files together.
+ */
+export class FilesProgress {
+  readonly #reporter: ProgressReporter;
+  readonly #byFile = new Map<number, JobProgress>();
+  readonly #startedMs = performance.now();
+  #done = 0;
+
+  /** `single`: the one file's name, shown instead of a count of files. */
+  constructor(
+    single: string | undefined,
+    readonly total: number,
+    stream: NodeJS.WriteStream = process.stderr,
+  ) {
+    this.#reporter = new ProgressReporter(() => single ?? `[${this.#done}/${this.total} files]`, stream);
+  }
+
+  update(file: number, progress: JobProgress): void {
+    this.#byFile.set(file, progress);
+    const all = [...this.#byFile.values()];
+    const sum = (key: 'rowsRead' | 'rowsEmbedded' | 'rowsRejected' | 'tokens' | 'retries') =>
+      all.reduce((n, p) => n + p[key], 0);
+    this.#reporter.update({
+      rowsRead: sum('rowsRead'),
+      rowsEmbedded: sum('rowsEmbedded'),
+      rowsRejected: sum('rowsRejected'),
+      tokens: sum('tokens'),
+      retries: sum('retries'),
+      elapsedMs: performance.now() - this.#startedMs,
+    });
+  }
+
+  /** A file ended (completed or not); its rows stay in the sums. */
+  fileDone(): void {
+    this.#done++;
+  }
+
+  /** Ends the redrawn line. */
+  end(): void {
+    this.#reporter.done();
+  }
 }

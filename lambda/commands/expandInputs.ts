@@ -10,6 +10,8 @@ import { isOutputMarker } from '../write/OutputLayout.ts';
 export interface PlannedInput {
   readonly sourceUri: string;
   readonly outputDir: string;
+  /** Its size where a listing or head told it (to judge how many files may run at once). */
+  readonly bytes?: number;
 }
 
 /** What `expandInputs` found. */
@@ -53,7 +55,11 @@ export async function expandInputs(
     if (found.inputs.length === 0)
       throw new InputError(`${what}: no .csv, .jsonl or .ndjson files (or .gz of them)`);
     for (const object of found.inputs)
-      planned.push({ sourceUri: object.uri, outputDir: joinUri(out, relativeOf(object.uri)) });
+      planned.push({
+        sourceUri: object.uri,
+        outputDir: joinUri(out, relativeOf(object.uri)),
+        bytes: object.bytes,
+      });
   };
 
   for (const input of inputs) {
@@ -81,7 +87,7 @@ export async function expandInputs(
       );
       continue;
     }
-    planned.push({ sourceUri: absolute, outputDir: localOutputDir(absolute, out, cwd) });
+    planned.push({ sourceUri: absolute, outputDir: localOutputDir(absolute, out, cwd), bytes: info.bytes });
   }
   return { planned: oneWriterPerFolder(planned), skippedOutputs };
 }

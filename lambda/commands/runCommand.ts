@@ -2,11 +2,12 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { runAdmitted } from '../batch/runAdmitted.ts';
 import { RATE_BUDGET_MAX_ATTEMPTS, rateBudgetOn } from '../budget/DynamoRateBudget.ts';
 import { createEmbedder } from '../embed/createEmbedder.ts';
 import type { BatchEmbedder } from '../embed/types.ts';
 import { ConfigError, EmbedBatchError, isFatalForJob, JobInterruptedError } from '../errors.ts';
-import { runJob } from '../pipeline.ts';
+import { packerFor, runJob } from '../pipeline.ts';
 import type { JobOptions } from '../pipelineTypes.ts';
 import { exceedsMaxRejected, resolveJobOptions } from '../resolveJobOptions.ts';
 import type { ObjectStore } from '../store/ObjectStore.ts';
@@ -19,7 +20,7 @@ import { type EndpointConfig, endpointConfig } from './endpointConfig.ts';
 import { expandInputs, type PlannedInput } from './expandInputs.ts';
 import { flagError } from './flagError.ts';
 import { errorLine, type Io, numberFlag, retryNotices } from './io.ts';
-import { ProgressReporter } from './ProgressReporter.ts';
+import { FilesProgress } from './ProgressReporter.ts';
 import { StopOnSignals } from './StopOnSignals.ts';
 
 /** Options shared by `run` and `reindex`. */
@@ -198,63 +199,103 @@ export interface PlannedOutcome {
 }
 
 /**
- * Embeds each planned file in turn with one shared embedder (one rate limit
- * for the whole command), one summary line per file on stdout. Bad
- * credentials or an unknown model stop the rest, which would fail the same
- * way; so does a signal, after the current file checkpointed its progress.
+ * Embeds the planned files, several at once, in one stream of requests: one
+ * embedder (one rate limit) and one packer for the whole command, so rows of
+ * different files share requests and a folder of small files goes out in
+ * full requests at the endpoint's rate. Each file keeps its own folder,
+ * checkpoint, usage and errors, and one summary line on stdout as it
+ * completes. A file that fails fails alone; bad credentials or an unknown
+ * model stop the rest (after one request: the first goes alone), and so does
+ * a signal, after the files at work checkpointed their progress.
  */
 export async function runPlanned(
   planned: readonly PlannedInput[],
   setup: JobSetup,
   io: Io,
 ): Promise<PlannedOutcome> {
-  let failed = 0;
   const signals = setup.signals;
-  for (const [n, { sourceUri, outputDir }] of planned.entries()) {
-    if (signals?.stop.aborted) return { failed, interrupted: signals.exitStatus ?? 130 };
-    const progress = new ProgressReporter(
-      planned.length > 1 ? `[${n + 1}/${planned.length}] ${sourceUri}` : sourceUri,
-    );
-    try {
-      const { usage } = await runJob(sourceUri, outputDir, setup.options, {
-        store: setup.store,
-        embedder: setup.embedder,
-        model: setup.endpoint.model,
-        endpoint: setup.endpoint.baseUrl ?? 'offline',
-        onProgress: progress.update,
-        stop: signals?.stop,
-        signal: signals?.abort,
-        onNotice: (message) => io.stderr(`embed-batch: ${message}`),
-      });
-      progress.done();
-      const { rows, requests, tokens, timing } = usage;
-      io.stdout(
-        `${sourceUri} -> ${outputDir} (${rows.embedded} rows embedded, ${rows.rejected} rejected, ${rows.deduplicated} deduplicated, ${rows.reused} reused; ${requests.sent} requests, ${requests.retried} retried; ${tokens.total} tokens; ${(timing.duration_ms / 1000).toFixed(1)} s)`,
-      );
-      // The output is complete and stays; the status says the job did not do what it was for.
-      const unmet = await unmetExpectation(usage, outputDir, setup);
-      if (unmet !== undefined) {
-        failed++;
-        io.stderr(errorLine(new EmbedBatchError(unmet), sourceUri));
-      }
-    } catch (error) {
-      progress.done();
-      if (error instanceof JobInterruptedError) {
-        const of = error.recordsEstimated === undefined ? '' : ` of ~${count(error.recordsEstimated)}`;
-        io.stderr(
-          `interrupted: ${count(error.recordsDone)}${of} rows done in ${sourceUri}; run the same command to resume`,
+  const ports = {
+    store: setup.store,
+    embedder: setup.embedder,
+    model: setup.endpoint.model,
+    endpoint: setup.endpoint.baseUrl ?? 'offline',
+    stop: signals?.stop,
+    signal: signals?.abort,
+    onNotice: (message: string) => io.stderr(`embed-batch: ${message}`),
+  };
+  const packer = packerFor(setup.options, ports);
+  const progress = new FilesProgress(
+    planned.length === 1 ? (planned[0]?.sourceUri ?? '') : undefined,
+    planned.length,
+  );
+  let failed = 0;
+  let fatal: unknown;
+  const interrupted: { sourceUri: string; error: JobInterruptedError }[] = [];
+
+  const started = await runAdmitted(
+    planned,
+    {
+      weight: (input) => Math.ceil((input.bytes ?? 0) / MIB),
+      halted: () => fatal !== undefined || signals?.stop.aborted === true,
+    },
+    async ({ sourceUri, outputDir }, n) => {
+      try {
+        const { usage } = await runJob(sourceUri, outputDir, setup.options, {
+          ...ports,
+          packer,
+          onProgress: (p) => progress.update(n, p),
+        });
+        progress.fileDone();
+        const { rows, requests, tokens, timing } = usage;
+        io.stdout(
+          `${sourceUri} -> ${outputDir} (${rows.embedded} rows embedded, ${rows.rejected} rejected, ${rows.deduplicated} deduplicated, ${rows.reused} reused; ${requests.sent} requests, ${requests.retried} retried; ${tokens.total} tokens; ${(timing.duration_ms / 1000).toFixed(1)} s)`,
         );
-        return { failed, interrupted: signals?.exitStatus ?? 130 };
+        // The output is complete and stays; the status says the job did not do what it was for.
+        const unmet = await unmetExpectation(usage, outputDir, setup);
+        if (unmet !== undefined) {
+          failed++;
+          io.stderr(errorLine(new EmbedBatchError(unmet), sourceUri));
+        }
+      } catch (error) {
+        progress.fileDone();
+        if (error instanceof JobInterruptedError) {
+          interrupted.push({ sourceUri, error });
+          return;
+        }
+        failed++;
+        // One line for the error that stopped the command; the files it stopped with it say nothing more.
+        if (isFatalForJob(error)) {
+          if (fatal !== undefined) return;
+          fatal = error;
+        }
+        io.stderr(errorLine(error, sourceUri));
       }
-      failed++;
-      io.stderr(errorLine(error, sourceUri));
-      if (isFatalForJob(error)) {
-        failed += planned.length - n - 1;
-        break;
-      }
-    }
+    },
+  );
+  progress.end();
+  if (fatal !== undefined) failed += planned.length - started;
+  if (interrupted.length > 0 || (signals?.stop.aborted && started < planned.length)) {
+    io.stderr(interruptionLine(interrupted, planned.length - started));
+    return { failed, interrupted: signals?.exitStatus ?? 130 };
   }
   return { failed };
+}
+
+const MIB = 1024 * 1024;
+
+/** What a stopped command says: where the one file stood, or how many files remain. */
+function interruptionLine(
+  interrupted: readonly { sourceUri: string; error: JobInterruptedError }[],
+  notStarted: number,
+): string {
+  const [only] = interrupted;
+  if (only !== undefined && interrupted.length === 1 && notStarted === 0) {
+    const { recordsDone, recordsEstimated } = only.error;
+    const of = recordsEstimated === undefined ? '' : ` of ~${count(recordsEstimated)}`;
+    return `interrupted: ${count(recordsDone)}${of} rows done in ${only.sourceUri}; run the same command to resume`;
+  }
+  const rows = interrupted.reduce((sum, { error }) => sum + error.recordsDone, 0);
+  return `interrupted: ${interrupted.length} file(s) stopped with ${count(rows)} rows done, ${notStarted} not started; run the same command to resume`;
 }
 
 /** 41200 -> `41,200`. */

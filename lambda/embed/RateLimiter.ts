@@ -151,6 +151,9 @@ export class RateLimiter {
   #leasing = false;
   /** Tokens used minus tokens reserved so far, charged with the next lease. */
   #tokenCarry = 0;
+  /** Callers of {@link whenIdle} still waiting. */
+  #idleWaiters: (() => void)[] = [];
+  #idleCheck: NodeJS.Immediate | undefined;
 
   constructor(options: RateLimiterOptions = {}) {
     checkPositive('rps', options.rps);
@@ -246,6 +249,30 @@ export class RateLimiter {
   }
 
   /**
+   * Resolves when nobody waits for a grant and a concurrency slot is free:
+   * a request acquired then goes without queueing behind others (it may
+   * still wait for the rate). Checked once the current turn's acquirers have
+   * queued, so a batch handed to the embedder just before does not look idle.
+   */
+  whenIdle(): Promise<void> {
+    return new Promise((resolve) => {
+      this.#idleWaiters.push(resolve);
+      this.#checkIdle();
+    });
+  }
+
+  #checkIdle(): void {
+    if (this.#idleWaiters.length === 0 || this.#idleCheck !== undefined) return;
+    this.#idleCheck = setImmediate(() => {
+      this.#idleCheck = undefined;
+      if (this.#queue.length > 0 || this.#inFlight >= this.#limit) return; // a grant or release checks again
+      const waiters = this.#idleWaiters;
+      this.#idleWaiters = [];
+      for (const resolve of waiters) resolve();
+    });
+  }
+
+  /**
    * Holds back every acquirer for `ms` from now (a 429's Retry-After). Pauses
    * do not shorten: a later, shorter pause leaves a longer one in place.
    */
@@ -319,6 +346,7 @@ export class RateLimiter {
     }
     // Nobody waits: drop the timer so an idle limiter does not keep the process alive.
     this.#cancelTimer();
+    this.#checkIdle();
   }
 
   #grant(waiter: Waiter, now: number): void {

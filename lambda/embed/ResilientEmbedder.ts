@@ -16,7 +16,7 @@ import { statusKey } from './errorFromResponse.ts';
 import { estimateTokens as defaultEstimateTokens } from './modelFacts.ts';
 import type { RateLimiter } from './RateLimiter.ts';
 import { statedInputLimit } from './statedInputLimit.ts';
-import type { BatchEmbedder, BatchEmbedding, EmbeddingsTransport } from './types.ts';
+import type { BatchEmbedder, BatchEmbedding, CallUsage, EmbeddingsTransport } from './types.ts';
 
 /** Options of {@link ResilientEmbedder}. */
 export interface ResilientEmbedderOptions {
@@ -206,7 +206,11 @@ export class ResilientEmbedder implements BatchEmbedder {
    * Embeds one batch. Throws only when the job must fail: authentication,
    * unknown model, a bad request, or an endpoint still failing after all retries.
    */
-  async embedBatch(texts: readonly string[], signal?: AbortSignal): Promise<BatchEmbedding> {
+  async embedBatch(
+    texts: readonly string[],
+    signal?: AbortSignal,
+    usage?: CallUsage,
+  ): Promise<BatchEmbedding> {
     if (texts.length === 0) return { vectors: [], rejected: [] };
     // One failing half stops its sibling: the batch has failed either way. Linked by
     // hand rather than AbortSignal.any, whose per-call listeners some Node 20 releases leak.
@@ -218,7 +222,7 @@ export class ResilientEmbedder implements BatchEmbedder {
       else parent.addEventListener('abort', onAbort, { once: true });
     }
     try {
-      return await this.#embedSplitting(texts, stop.signal);
+      return await this.#embedSplitting(texts, stop.signal, usage);
     } catch (error) {
       stop.abort(error);
       throw error;
@@ -227,11 +231,20 @@ export class ResilientEmbedder implements BatchEmbedder {
     }
   }
 
-  async #embedSplitting(texts: readonly string[], signal: AbortSignal): Promise<BatchEmbedding> {
+  /** Resolves when nothing waits for the limiter and a concurrency slot is free. */
+  whenIdle(): Promise<void> {
+    return this.limiter.whenIdle();
+  }
+
+  async #embedSplitting(
+    texts: readonly string[],
+    signal: AbortSignal,
+    usage: CallUsage | undefined,
+  ): Promise<BatchEmbedding> {
     // A server that refused larger batches before gets them in pieces it took, not another 413 each time.
-    if (texts.length > this.#inputCap) return this.#embedInPieces(texts, this.#inputCap, signal);
+    if (texts.length > this.#inputCap) return this.#embedInPieces(texts, this.#inputCap, signal, usage);
     try {
-      return { vectors: await this.#embedWithRetries(texts, signal), rejected: [] };
+      return { vectors: await this.#embedWithRetries(texts, signal, usage), rejected: [] };
     } catch (error) {
       if (!(error instanceof PayloadTooLargeError)) throw error;
       if (texts.length === 1) {
@@ -243,7 +256,7 @@ export class ResilientEmbedder implements BatchEmbedder {
       // The server may say how many it takes; otherwise halve until the pieces pass.
       const stated = statedInputLimit(error.serverMessage);
       const size = stated !== undefined && stated < texts.length ? stated : Math.ceil(texts.length / 2);
-      const result = await this.#embedInPieces(texts, size, signal);
+      const result = await this.#embedInPieces(texts, size, signal, usage);
       // Pieces that passed whole mean the server caps inputs per request: remember it. A refusal
       // of single inputs means one text was too long, which says nothing about batch sizes.
       if (result.rejected.length === 0) this.#inputCap = Math.min(this.#inputCap, size);
@@ -252,10 +265,15 @@ export class ResilientEmbedder implements BatchEmbedder {
   }
 
   /** Embeds `texts` in pieces of `size`, all at once (the shared limiter keeps them within the rate). */
-  async #embedInPieces(texts: readonly string[], size: number, signal: AbortSignal): Promise<BatchEmbedding> {
+  async #embedInPieces(
+    texts: readonly string[],
+    size: number,
+    signal: AbortSignal,
+    usage: CallUsage | undefined,
+  ): Promise<BatchEmbedding> {
     const starts = Array.from({ length: Math.ceil(texts.length / size) }, (_, i) => i * size);
     const pieces = await Promise.all(
-      starts.map((start) => this.#embedSplitting(texts.slice(start, start + size), signal)),
+      starts.map((start) => this.#embedSplitting(texts.slice(start, start + size), signal, usage)),
     );
     return {
       vectors: pieces.flatMap((piece) => piece.vectors),
@@ -268,10 +286,16 @@ export class ResilientEmbedder implements BatchEmbedder {
     };
   }
 
-  #embedWithRetries(texts: readonly string[], signal: AbortSignal): Promise<Float32Array[]> {
+  #embedWithRetries(
+    texts: readonly string[],
+    signal: AbortSignal,
+    usage: CallUsage | undefined,
+  ): Promise<Float32Array[]> {
     const estimated = texts.reduce((sum, text) => sum + this.#estimate(text), 0);
     const state: RetryState = { attempts: 0, waitedMs: 0, nextDelayMs: undefined, final: undefined };
-    return pRetry((attempt) => this.#attempt(texts, estimated, attempt, state, signal), {
+    // The embedder's own counters, and the caller's for this call.
+    const counters = usage === undefined ? [this] : [this, usage];
+    return pRetry((attempt) => this.#attempt(texts, estimated, attempt, state, signal, counters), {
       retries: this.#retries,
       // p-retry counts and stops; the waits are planned in #planRetry (Retry-After, deadline,
       // unreachable hosts) so they can be announced and bounded, and slept here.
@@ -338,41 +362,49 @@ export class ResilientEmbedder implements BatchEmbedder {
     attempt: number,
     state: RetryState,
     signal: AbortSignal,
+    counters: readonly CallUsage[],
   ): Promise<Float32Array[]> {
     state.attempts = attempt;
     state.nextDelayMs = undefined;
     // A Retry-After from the last attempt paused the limiter: this waits it out,
     // together with every other worker.
     const release = await this.limiter.acquire(estimated, signal);
-    const stats = this.requests;
-    stats.sent++;
+    const bump = (key: 'sent' | 'succeeded' | 'retried' | 'throttled' | 'failed'): void => {
+      for (const c of counters) c.requests[key]++;
+    };
+    const count = (status: string): void => {
+      for (const c of counters) c.requests.byStatus[status] = (c.requests.byStatus[status] ?? 0) + 1;
+    };
+    bump('sent');
     let answered = false;
     try {
       const response = await this.transport.embed(texts, signal);
       answered = true;
-      this.#count('200');
+      count('200');
       this.limiter.observe(response.rateLimit);
       release('ok', response.totalTokens);
       this.#checkDimensions(response.vectors);
-      stats.succeeded++;
-      this.tokens.prompt += response.promptTokens;
-      this.tokens.total += response.totalTokens;
+      bump('succeeded');
+      for (const c of counters) {
+        c.tokens.prompt += response.promptTokens;
+        c.tokens.total += response.totalTokens;
+      }
       return response.vectors;
     } catch (error) {
       // After an answer the slot is already released and the status counted.
       if (!answered) {
         // A request we cancelled ourselves got no answer to count under a status.
-        this.#count(signal.aborted && !(error instanceof EndpointError) ? 'aborted' : statusKey(error));
+        count(signal.aborted && !(error instanceof EndpointError) ? 'aborted' : statusKey(error));
         // A 429 used none of the server's token budget: give the estimate back.
         if (error instanceof EndpointError && error.status === 429) release('throttled', 0);
         else release('error');
       }
-      if (error instanceof EndpointError && error.status === 429) stats.throttled++;
+      if (error instanceof EndpointError && error.status === 429) bump('throttled');
       const delayMs = signal.aborted ? undefined : this.#planRetry(error, attempt, state);
       // A batch refused as too large is tried again too, in halves (#embedSplitting).
       const willSplit = error instanceof PayloadTooLargeError && texts.length > 1;
       if (signal.aborted) {
-        stats.failed++;
+        bump('failed');
       } else if (delayMs !== undefined) {
         // Pausing the shared limiter makes every worker wait, not just this one. Only for a wait we
         // accept: a Retry-After past the deadline fails this job, and must not hold up the next one.
@@ -380,7 +412,7 @@ export class ResilientEmbedder implements BatchEmbedder {
         if (retryAfterMs !== undefined) this.limiter.pauseFor(retryAfterMs);
         state.nextDelayMs = delayMs;
         state.waitedMs += delayMs;
-        stats.retried++;
+        bump('retried');
         const maxAttempts = this.#maxAttemptsFor(error);
         this.#onRetry?.({
           error: error as Error,
@@ -391,9 +423,9 @@ export class ResilientEmbedder implements BatchEmbedder {
           inputs: texts.length,
         });
       } else if (willSplit) {
-        stats.retried++;
+        bump('retried');
       } else {
-        stats.failed++;
+        bump('failed');
       }
       throw error;
     }
@@ -414,9 +446,5 @@ export class ResilientEmbedder implements BatchEmbedder {
         { status: 200 },
       );
     }
-  }
-
-  #count(key: string): void {
-    this.requests.byStatus[key] = (this.requests.byStatus[key] ?? 0) + 1;
   }
 }

@@ -47,9 +47,26 @@ export interface BatchEmbedding {
  * endpoint down past retries).
  */
 export interface BatchEmbedder {
-  embedBatch(texts: readonly string[]): Promise<BatchEmbedding>;
+  /**
+   * Embeds one batch. `usage`, when given, is charged with every attempt and
+   * token of this call as they happen (also when it fails), so a caller that
+   * shares the embedder knows what its own calls cost.
+   */
+  embedBatch(texts: readonly string[], signal?: AbortSignal, usage?: CallUsage): Promise<BatchEmbedding>;
   readonly requests: RequestStats;
   readonly tokens: TokenStats;
   /** Most inputs per request the endpoint has shown it takes after refusing more (413); undefined until then. */
   readonly maxInputs?: number;
+  /**
+   * Resolves when a batch handed over now would go without queueing behind
+   * others (nothing waits for the rate limiter, a concurrency slot is free):
+   * the moment to send a batch that is not full yet. @default always
+   */
+  whenIdle?(): Promise<void>;
+}
+
+/** What some calls of an embedder consumed: usage.json's `requests` and `tokens`. */
+export interface CallUsage {
+  readonly requests: RequestStats;
+  readonly tokens: TokenStats;
 }

@@ -1,15 +1,16 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context, S3Event, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { runAdmitted } from '../batch/runAdmitted.ts';
 import type { SharedRate } from '../embed/createEmbedder.ts';
 import type { PermitSource } from '../embed/PermitSource.ts';
 import { EmbedBatchError, isFatalForJob } from '../errors.ts';
 import type { ObjectStore } from '../store/ObjectStore.ts';
 import { createApiKeyProvider } from './createApiKeyProvider.ts';
 import { createObservability } from './createObservability.ts';
-import { createTimeBudget } from './createTimeBudget.ts';
+import { createTimeBudget, type TimeBudget } from './createTimeBudget.ts';
 import { type DecodedMessage, decodeS3Event, type S3ObjectRef } from './decodeS3Event.ts';
-import { type EmbedObjectDeps, embedObject } from './embedObject.ts';
+import { type EmbedObjectDeps, embeddingSession, embedObject } from './embedObject.ts';
 import { jobOptionsFor } from './jobOptionsFor.ts';
 import { describeConfig, type LambdaConfig } from './loadConfig.ts';
 import { publishOutcomeMetric, publishUsageMetrics } from './publishUsageMetrics.ts';
@@ -47,6 +48,8 @@ export interface HandlerDeps {
   readonly rateBudget?: (rate: SharedRate) => PermitSource;
 }
 
+const MIB = 1024 * 1024;
+
 /** The events the function receives: SQS batches of S3 notifications (deployed), or S3 notifications. */
 export type EmbedEvent = SQSEvent | S3Event;
 
@@ -62,8 +65,10 @@ export type EmbedHandler = (event: EmbedEvent, context: Context) => Promise<SQSB
  * the API token is read once and cached here, and the job options are
  * resolved here, so a bad setting fails the first invocation loudly.
  *
- * Records run one after another: the endpoint's rate budget is per
- * invocation, and a later record gets whatever time the earlier ones left.
+ * The messages of a batch run at once, under one time budget and one
+ * embedding session (one rate limit, one packer): rows of small files share
+ * requests, so a batch of small files costs about the requests of one file
+ * their size. The objects of one message run one after another.
  */
 export function createHandler(deps: HandlerDeps): EmbedHandler {
   const { config } = deps;
@@ -85,46 +90,46 @@ export function createHandler(deps: HandlerDeps): EmbedHandler {
   logger.info('configuration', { config: describeConfig(config) });
 
   /** Runs one object, logging and counting how it ended; throws when it failed. */
-  const runObject = async (object: S3ObjectRef, context: Context, messageId: string | undefined) => {
+  const runObject = async (
+    object: S3ObjectRef,
+    messageId: string | undefined,
+    budget: TimeBudget,
+    session: EmbedObjectDeps['session'],
+  ) => {
     const fields = { key: object.key, bucket: object.bucket, messageId };
-    const budget = createTimeBudget(context, config.timeMarginMs);
-    try {
-      const outcome = await embedObject(object, objectDeps, budget);
-      if (outcome.status === 'ignored') {
-        logger.info('ignored', { ...fields, reason: outcome.reason });
-      } else if (outcome.status === 'distributed') {
-        logger.info(outcome.alreadyStarted ? 'large file: run already started' : 'large file: run started', {
-          ...fields,
-          bytes: outcome.bytes,
-          outputDir: outcome.outputDir,
-          executionArn: outcome.executionArn,
-        });
-      } else if (outcome.status === 'continued') {
-        if (deps.continueLater === undefined) throw new TimeLimitError(object.key, outcome.recordsDone);
-        await deps.continueLater(object);
-        logger.info('continued: progress checkpointed, the job goes on in a new invocation', {
-          ...fields,
-          outputDir: outcome.outputDir,
-          recordsDone: outcome.recordsDone,
-        });
-        publishOutcomeMetric(metrics, 'JobsContinued');
-      } else if (outcome.status === 'skipped') {
-        logger.info(outcome.reason, { ...fields, outputDir: outcome.outputDir });
-        publishOutcomeMetric(metrics, 'JobsSkipped');
-      } else {
-        const { rows, tokens, requests, timing } = outcome.usage;
-        logger.info('embedded', {
-          ...fields,
-          outputDir: outcome.outputDir,
-          rows,
-          tokens: tokens.total,
-          requests: { sent: requests.sent, retried: requests.retried, throttled: requests.throttled },
-          durationMs: timing.duration_ms,
-        });
-        publishUsageMetrics(metrics, outcome.usage, object.key);
-      }
-    } finally {
-      budget.dispose();
+    const outcome = await embedObject(object, { ...objectDeps, session }, budget);
+    if (outcome.status === 'ignored') {
+      logger.info('ignored', { ...fields, reason: outcome.reason });
+    } else if (outcome.status === 'distributed') {
+      logger.info(outcome.alreadyStarted ? 'large file: run already started' : 'large file: run started', {
+        ...fields,
+        bytes: outcome.bytes,
+        outputDir: outcome.outputDir,
+        executionArn: outcome.executionArn,
+      });
+    } else if (outcome.status === 'continued') {
+      if (deps.continueLater === undefined) throw new TimeLimitError(object.key, outcome.recordsDone);
+      await deps.continueLater(object);
+      logger.info('continued: progress checkpointed, the job goes on in a new invocation', {
+        ...fields,
+        outputDir: outcome.outputDir,
+        recordsDone: outcome.recordsDone,
+      });
+      publishOutcomeMetric(metrics, 'JobsContinued');
+    } else if (outcome.status === 'skipped') {
+      logger.info(outcome.reason, { ...fields, outputDir: outcome.outputDir });
+      publishOutcomeMetric(metrics, 'JobsSkipped');
+    } else {
+      const { rows, tokens, requests, timing } = outcome.usage;
+      logger.info('embedded', {
+        ...fields,
+        outputDir: outcome.outputDir,
+        rows,
+        tokens: tokens.total,
+        requests: { sent: requests.sent, retried: requests.retried, throttled: requests.throttled },
+        durationMs: timing.duration_ms,
+      });
+      publishUsageMetrics(metrics, outcome.usage, object.key);
     }
   };
 
@@ -139,7 +144,10 @@ export function createHandler(deps: HandlerDeps): EmbedHandler {
     const failed: { message: DecodedMessage; error: unknown }[] = [];
     // After a bad token or an unknown model every other record fails the same way: do not hammer the endpoint.
     let fatal: unknown;
+    const budget = createTimeBudget(context, config.timeMarginMs);
+    const session = embeddingSession(objectDeps, budget);
 
+    const runnable: DecodedMessage[] = [];
     for (const message of decoded.messages) {
       for (const reason of message.ignored) logger.info('ignored', { messageId: message.messageId, reason });
       if (message.error !== undefined) {
@@ -148,16 +156,17 @@ export function createHandler(deps: HandlerDeps): EmbedHandler {
           reason: message.error,
         });
         failed.push({ message, error: new EmbedBatchError(message.error) });
-        continue;
-      }
-      if (fatal !== undefined && message.objects.length > 0) {
-        failed.push({ message, error: fatal });
-        continue;
-      }
+      } else runnable.push(message);
+    }
+    const runMessage = async (message: DecodedMessage): Promise<void> => {
       // Objects of one message succeed or fail together; the completed ones are skipped on retry.
       for (const object of message.objects) {
+        if (fatal !== undefined) {
+          failed.push({ message, error: fatal });
+          return;
+        }
         try {
-          await runObject(object, context, message.messageId);
+          await runObject(object, message.messageId, budget, session);
         } catch (error) {
           logger.error('failed', {
             key: object.key,
@@ -166,11 +175,25 @@ export function createHandler(deps: HandlerDeps): EmbedHandler {
             error,
           });
           publishOutcomeMetric(metrics, 'JobsFailed');
-          if (isFatalForJob(error)) fatal = error;
+          if (isFatalForJob(error)) fatal ??= error;
           failed.push({ message, error });
-          break;
+          return;
         }
       }
+    };
+    try {
+      const started = await runAdmitted(
+        runnable,
+        {
+          weight: (message) => Math.ceil(message.objects.reduce((n, o) => n + (o.size ?? 0), 0) / MIB),
+          halted: () => fatal !== undefined,
+        },
+        runMessage,
+      );
+      for (const message of runnable.slice(started))
+        if (message.objects.length > 0) failed.push({ message, error: fatal });
+    } finally {
+      budget.dispose();
     }
 
     if (decoded.source === 'sqs') {

@@ -1,9 +1,11 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
+import type { RequestPacker } from '../batch/RequestPacker.ts';
 import { createEmbedder, type SharedRate } from '../embed/createEmbedder.ts';
 import type { PermitSource } from '../embed/PermitSource.ts';
 import { RetryAnnouncer } from '../embed/RetryAnnouncer.ts';
+import type { BatchEmbedder, EmbeddingsTransport } from '../embed/types.ts';
 import { AuthenticationError, JobInterruptedError } from '../errors.ts';
-import { runJob } from '../pipeline.ts';
+import { packerFor, runJob } from '../pipeline.ts';
 import type { JobOptions, JobProgress } from '../pipelineTypes.ts';
 import type { ObjectStore } from '../store/ObjectStore.ts';
 import { isOutputCurrent } from '../write/isOutputCurrent.ts';
@@ -35,6 +37,54 @@ export interface EmbedObjectDeps {
   readonly startLargeFileRun?: LargeFileRunStarter;
   /** The shared rate budget (`RATE_TABLE`). @default none: the job's own limiter */
   readonly rateBudget?: (rate: SharedRate) => PermitSource;
+  /**
+   * The embedder and packer of the invocation, shared by the objects it runs
+   * at once (their rows share requests). @default one of its own for this object
+   */
+  readonly session?: () => Promise<EmbeddingSession>;
+}
+
+/** One embedder (one rate limit) and one packer, for every job of an invocation. */
+export interface EmbeddingSession {
+  readonly transport: EmbeddingsTransport;
+  readonly embedder: BatchEmbedder;
+  readonly packer: RequestPacker;
+}
+
+/**
+ * Builds the embedding session on first use and hands the same one to every
+ * later caller: the API token is read and the embedder built only when an
+ * object needs embedding. Its signals are the invocation's time budget, so
+ * waits and requests in flight stop with it.
+ */
+export function embeddingSession(deps: EmbedObjectDeps, budget: TimeBudget): () => Promise<EmbeddingSession> {
+  let session: Promise<EmbeddingSession> | undefined;
+  return () => {
+    session ??= deps.apiKey.get().then((apiKey) => {
+      const { config, logger, jobOptions } = deps;
+      const { transport, embedder } = createEmbedder({
+        baseUrl: config.baseUrl,
+        apiKey,
+        model: config.model,
+        dimensions: config.dimensions,
+        rps: config.rps,
+        tpm: config.tpm,
+        concurrency: jobOptions.concurrency,
+        signal: budget.signal,
+        maxRetryWait: config.maxRetryWait,
+        // A job waiting on a failing endpoint says so (about once per 5 s), rather than going quiet.
+        onRetry: new RetryAnnouncer(({ line, ...notice }) => logger.warn('retrying', notice)).onRetry,
+        rateBudget: deps.rateBudget,
+      });
+      const packer = packerFor(jobOptions, { embedder, stop: budget.stop });
+      return { transport, embedder, packer };
+    });
+    // A failed read of the secret is tried again by the next caller.
+    session.catch(() => {
+      session = undefined;
+    });
+    return session;
+  };
 }
 
 /** How one object ended, when it did not fail. */
@@ -140,23 +190,7 @@ export async function embedObject(
     };
   }
 
-  const apiKey = await deps.apiKey.get();
-  // One embedder per job: its signal is this job's budget, so waits and requests in flight stop with it.
-  const { transport, embedder } = createEmbedder({
-    baseUrl: config.baseUrl,
-    apiKey,
-    model: config.model,
-    dimensions: config.dimensions,
-    rps: config.rps,
-    tpm: config.tpm,
-    concurrency: deps.jobOptions.concurrency,
-    signal: budget.signal,
-    maxRetryWait: config.maxRetryWait,
-    // A job waiting on a failing endpoint says so (about once per 5 s), rather than going quiet.
-    onRetry: new RetryAnnouncer(({ line, ...notice }) => logger.warn('retrying', { key: ref.key, ...notice }))
-      .onRetry,
-    rateBudget: deps.rateBudget,
-  });
+  const { transport, embedder, packer } = await (deps.session ?? embeddingSession(deps, budget))();
 
   let lastLoggedMs = Date.now();
   const intervalMs = deps.progressIntervalMs ?? 30_000;
@@ -170,6 +204,7 @@ export async function embedObject(
     const result = await runJob(sourceUri, outputDir, deps.jobOptions, {
       store,
       embedder,
+      packer,
       model: transport.model,
       endpoint: transport.endpoint,
       now: deps.now,

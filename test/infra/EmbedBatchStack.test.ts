@@ -284,11 +284,12 @@ describe('Stack: EmbedBatchStack', () => {
       });
     });
 
-    it('reads the queue one message at a time, at most maxConcurrency at once, reporting item failures', () => {
+    it('reads the queue ten messages at a time (gathered for 2 s), at most maxConcurrency at once, reporting item failures', () => {
       template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
         EventSourceArn: { 'Fn::GetAtt': [queueId, 'Arn'] },
         FunctionName: { Ref: functionId },
-        BatchSize: 1,
+        BatchSize: 10,
+        MaximumBatchingWindowInSeconds: 2,
         FunctionResponseTypes: ['ReportBatchItemFailures'],
         ScalingConfig: { MaximumConcurrency: 2 },
       });
