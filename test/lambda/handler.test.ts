@@ -246,6 +246,41 @@ describe('Function: handler', () => {
     expect((await readOutput('output/multi/c d.jsonl/')).rows).toHaveLength(4);
   });
 
+  it('embeds a batch of ten messages of small files together: requests carry rows of several files, failures per message', async () => {
+    // Prepare: nine small files and one without its text column, each its own message.
+    const rowsOf = (n: number) => products(6 + n, `m${n}`);
+    const good = [];
+    for (let n = 0; n < 9; n++)
+      good.push(
+        await upload(`input/batch/f${n}.${n % 2 ? 'jsonl' : 'csv'}`, (n % 2 ? jsonl : csv)(rowsOf(n))),
+      );
+    const bad = await upload('input/batch/no-text.csv', 'id,body\n1,hello\n');
+    const { handler } = newHandler();
+    const before = server.log.length;
+
+    // Act
+    const response = await handler(
+      sqsEvent(...good.map((o, n) => sqsS3Message([o], `msg-${n}`)), sqsS3Message([bad], 'msg-bad')),
+      lambdaContext(),
+    );
+
+    // Assess: only the bad message is reported; every other output exact, vector for vector.
+    expect(failures(response)).toEqual(['msg-bad']);
+    for (let n = 0; n < 9; n++) {
+      const out = await readOutput(`output/batch/f${n}.${n % 2 ? 'jsonl' : 'csv'}/`);
+      expect(out.rows.map((r) => [r.id, r.text])).toEqual(rowsOf(n));
+      for (const row of out.rows)
+        expect(row.embedding).toEqual(Array.from(featureHashEmbed(row.text ?? '', DIMENSIONS)));
+      expect(out.usage).toMatchObject({ rows: { read: rowsOf(n).length, embedded: rowsOf(n).length } });
+    }
+    // 90 rows in batches of 16 take 6 requests when packed together, against 9 (one or more per file) alone.
+    const requests = server.log.slice(before).filter((e) => e.status === 200);
+    expect(requests.reduce((n, e) => n + e.inputs, 0)).toBe(
+      good.reduce((n, _, i) => n + rowsOf(i).length, 0),
+    );
+    expect(requests.length).toBeLessThan(9);
+  });
+
   it('gives input/col/x.csv, x.jsonl and x.csv.gz three complete outputs, each invocation keeping its own rows', async () => {
     // Prepare
     const csvRows = products(5, 'csv');
