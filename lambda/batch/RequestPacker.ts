@@ -189,7 +189,7 @@ export class RequestPacker {
   #send(request: PackedRequest, probe: boolean): void {
     request.sent = true;
     const usage: CallUsage = { requests: emptyRequestStats(), tokens: { prompt: 0, total: 0 } };
-    this.#embedder.embedBatch(request.texts, undefined, usage).then(
+    this.#embedder.embedBatch(request.texts, undefined, { usage, stopSending: this.#options.stop }).then(
       (result) => {
         this.#charge(request, usage);
         request.answer(result);

@@ -2,7 +2,7 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { runAdmitted } from '../batch/runAdmitted.ts';
+import { DEFAULT_MAX_OPEN, runAdmitted } from '../batch/runAdmitted.ts';
 import { RATE_BUDGET_MAX_ATTEMPTS, rateBudgetOn } from '../budget/DynamoRateBudget.ts';
 import { createEmbedder } from '../embed/createEmbedder.ts';
 import type { BatchEmbedder } from '../embed/types.ts';
@@ -48,7 +48,8 @@ export const JOB_FLAGS_USAGE = `Options (flags win over the environment):
   --max-retry-wait S      seconds one batch may wait between retries before the job fails (default 300)
   --max-record-bytes N    records larger than this are rejected (default 1048576)
   --full                  start over: reuse nothing from an earlier output or checkpoint
-  --checkpoint-seconds N  least time between two checkpoints of a running job (default 10)`;
+  --checkpoint-seconds N  least time between two checkpoints of a running job (default 10)
+  --files-at-once N       files embedded at once, their rows sharing requests (default 64, within ~64 MiB of input)`;
 
 export const RUN_USAGE = `Usage: embed-batch run <input...> [--out DIR|s3://bucket/prefix/] [options]
 
@@ -82,6 +83,7 @@ const JOB_FLAGS = {
   'max-rejected': { type: 'string' },
   full: { type: 'boolean' },
   'checkpoint-seconds': { type: 'string' },
+  'files-at-once': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -94,6 +96,8 @@ export interface JobSetup {
   readonly options: JobOptions;
   readonly embedder: BatchEmbedder;
   readonly store: ObjectStore;
+  /** `--files-at-once`: most files embedded at once. @default DEFAULT_MAX_OPEN (64) */
+  readonly filesAtOnce: number;
   /** Flags a command added to the shared ones (e.g. `reindex --force`). */
   readonly extra: Readonly<Record<string, string | boolean | undefined>>;
   /** Ctrl-C and SIGTERM stop the job cleanly; undefined where the command does not listen. */
@@ -164,9 +168,15 @@ export function setUpJob(
       { createTable: true },
     ),
   });
+  const filesAtOnce = num('files-at-once') ?? DEFAULT_MAX_OPEN;
+  if (!Number.isInteger(filesAtOnce) || filesAtOnce < 1)
+    throw new ConfigError(
+      `Expected \`--files-at-once\` to be a positive integer, got ${str('files-at-once')}`,
+    );
   return {
     inputs: positionals,
     out: str('out'),
+    filesAtOnce,
     help: v.help === true,
     endpoint,
     options,
@@ -236,6 +246,7 @@ export async function runPlanned(
     planned,
     {
       weight: (input) => Math.ceil((input.bytes ?? 0) / MIB),
+      maxOpen: setup.filesAtOnce,
       halted: () => fatal !== undefined || signals?.stop.aborted === true,
     },
     async ({ sourceUri, outputDir }, n) => {

@@ -8,15 +8,16 @@ import {
   EndpointError,
   type EndpointErrorDetails,
   InvalidResponseError,
+  JobStoppedError,
   PayloadTooLargeError,
   UnreachableEndpointError,
 } from '../errors.ts';
 import { emptyRequestStats, type RequestStats, type TokenStats } from '../types.ts';
 import { statusKey } from './errorFromResponse.ts';
 import { estimateTokens as defaultEstimateTokens } from './modelFacts.ts';
-import type { RateLimiter } from './RateLimiter.ts';
+import type { RateLimiter, Release } from './RateLimiter.ts';
 import { statedInputLimit } from './statedInputLimit.ts';
-import type { BatchEmbedder, BatchEmbedding, CallUsage, EmbeddingsTransport } from './types.ts';
+import type { BatchCall, BatchEmbedder, BatchEmbedding, CallUsage, EmbeddingsTransport } from './types.ts';
 
 /** Options of {@link ResilientEmbedder}. */
 export interface ResilientEmbedderOptions {
@@ -209,7 +210,7 @@ export class ResilientEmbedder implements BatchEmbedder {
   async embedBatch(
     texts: readonly string[],
     signal?: AbortSignal,
-    usage?: CallUsage,
+    call?: BatchCall,
   ): Promise<BatchEmbedding> {
     if (texts.length === 0) return { vectors: [], rejected: [] };
     // One failing half stops its sibling: the batch has failed either way. Linked by
@@ -222,7 +223,7 @@ export class ResilientEmbedder implements BatchEmbedder {
       else parent.addEventListener('abort', onAbort, { once: true });
     }
     try {
-      return await this.#embedSplitting(texts, stop.signal, usage);
+      return await this.#embedSplitting(texts, stop.signal, call);
     } catch (error) {
       stop.abort(error);
       throw error;
@@ -239,12 +240,12 @@ export class ResilientEmbedder implements BatchEmbedder {
   async #embedSplitting(
     texts: readonly string[],
     signal: AbortSignal,
-    usage: CallUsage | undefined,
+    call: BatchCall | undefined,
   ): Promise<BatchEmbedding> {
     // A server that refused larger batches before gets them in pieces it took, not another 413 each time.
-    if (texts.length > this.#inputCap) return this.#embedInPieces(texts, this.#inputCap, signal, usage);
+    if (texts.length > this.#inputCap) return this.#embedInPieces(texts, this.#inputCap, signal, call);
     try {
-      return { vectors: await this.#embedWithRetries(texts, signal, usage), rejected: [] };
+      return { vectors: await this.#embedWithRetries(texts, signal, call), rejected: [] };
     } catch (error) {
       if (!(error instanceof PayloadTooLargeError)) throw error;
       if (texts.length === 1) {
@@ -256,7 +257,7 @@ export class ResilientEmbedder implements BatchEmbedder {
       // The server may say how many it takes; otherwise halve until the pieces pass.
       const stated = statedInputLimit(error.serverMessage);
       const size = stated !== undefined && stated < texts.length ? stated : Math.ceil(texts.length / 2);
-      const result = await this.#embedInPieces(texts, size, signal, usage);
+      const result = await this.#embedInPieces(texts, size, signal, call);
       // Pieces that passed whole mean the server caps inputs per request: remember it. A refusal
       // of single inputs means one text was too long, which says nothing about batch sizes.
       if (result.rejected.length === 0) this.#inputCap = Math.min(this.#inputCap, size);
@@ -269,11 +270,11 @@ export class ResilientEmbedder implements BatchEmbedder {
     texts: readonly string[],
     size: number,
     signal: AbortSignal,
-    usage: CallUsage | undefined,
+    call: BatchCall | undefined,
   ): Promise<BatchEmbedding> {
     const starts = Array.from({ length: Math.ceil(texts.length / size) }, (_, i) => i * size);
     const pieces = await Promise.all(
-      starts.map((start) => this.#embedSplitting(texts.slice(start, start + size), signal, usage)),
+      starts.map((start) => this.#embedSplitting(texts.slice(start, start + size), signal, call)),
     );
     return {
       vectors: pieces.flatMap((piece) => piece.vectors),
@@ -289,26 +290,30 @@ export class ResilientEmbedder implements BatchEmbedder {
   #embedWithRetries(
     texts: readonly string[],
     signal: AbortSignal,
-    usage: CallUsage | undefined,
+    call: BatchCall | undefined,
   ): Promise<Float32Array[]> {
     const estimated = texts.reduce((sum, text) => sum + this.#estimate(text), 0);
     const state: RetryState = { attempts: 0, waitedMs: 0, nextDelayMs: undefined, final: undefined };
     // The embedder's own counters, and the caller's for this call.
-    const counters = usage === undefined ? [this] : [this, usage];
-    return pRetry((attempt) => this.#attempt(texts, estimated, attempt, state, signal, counters), {
-      retries: this.#retries,
-      // p-retry counts and stops; the waits are planned in #planRetry (Retry-After, deadline,
-      // unreachable hosts) so they can be announced and bounded, and slept here.
-      minTimeout: 0,
-      maxTimeout: 0,
-      signal,
-      shouldRetry: async () => {
-        const delayMs = state.nextDelayMs;
-        if (delayMs === undefined) return false;
-        await sleep(delayMs, signal);
-        return true;
+    const counters: CallUsage[] = call?.usage === undefined ? [this] : [this, call.usage];
+    const stopSending = call?.stopSending;
+    return pRetry(
+      (attempt) => this.#attempt(texts, estimated, attempt, state, signal, counters, stopSending),
+      {
+        retries: this.#retries,
+        // p-retry counts and stops; the waits are planned in #planRetry (Retry-After, deadline,
+        // unreachable hosts) so they can be announced and bounded, and slept here.
+        minTimeout: 0,
+        maxTimeout: 0,
+        signal,
+        shouldRetry: async () => {
+          const delayMs = state.nextDelayMs;
+          if (delayMs === undefined) return false;
+          await sleep(delayMs, signal);
+          return true;
+        },
       },
-    }).catch((error: unknown) => {
+    ).catch((error: unknown) => {
       // Only an exhausted budget gets the "gave up" wording; a 401 on a retry is just a 401.
       if (signal.aborted || !isRetryable(error)) throw error;
       throw state.final ?? gaveUp(error, state.attempts);
@@ -363,12 +368,13 @@ export class ResilientEmbedder implements BatchEmbedder {
     state: RetryState,
     signal: AbortSignal,
     counters: readonly CallUsage[],
+    stopSending: AbortSignal | undefined,
   ): Promise<Float32Array[]> {
     state.attempts = attempt;
     state.nextDelayMs = undefined;
     // A Retry-After from the last attempt paused the limiter: this waits it out,
     // together with every other worker.
-    const release = await this.limiter.acquire(estimated, signal);
+    const release = await this.#acquire(estimated, signal, stopSending);
     const bump = (key: 'sent' | 'succeeded' | 'retried' | 'throttled' | 'failed'): void => {
       for (const c of counters) c.requests[key]++;
     };
@@ -428,6 +434,27 @@ export class ResilientEmbedder implements BatchEmbedder {
         bump('failed');
       }
       throw error;
+    }
+  }
+
+  /** A grant of the limiter, given up (as `JobStoppedError`) when `stopSending` fires first. */
+  async #acquire(
+    estimated: number,
+    signal: AbortSignal,
+    stopSending: AbortSignal | undefined,
+  ): Promise<Release> {
+    if (stopSending === undefined) return this.limiter.acquire(estimated, signal);
+    if (stopSending.aborted) throw new JobStoppedError();
+    const either = new AbortController();
+    const onAbort = (event: Event) => either.abort((event.target as AbortSignal).reason);
+    for (const parent of [signal, stopSending]) parent.addEventListener('abort', onAbort, { once: true });
+    try {
+      return await this.limiter.acquire(estimated, either.signal);
+    } catch (error) {
+      if (stopSending.aborted && !signal.aborted) throw new JobStoppedError();
+      throw error;
+    } finally {
+      for (const parent of [signal, stopSending]) parent.removeEventListener('abort', onAbort);
     }
   }
 

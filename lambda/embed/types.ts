@@ -47,12 +47,8 @@ export interface BatchEmbedding {
  * endpoint down past retries).
  */
 export interface BatchEmbedder {
-  /**
-   * Embeds one batch. `usage`, when given, is charged with every attempt and
-   * token of this call as they happen (also when it fails), so a caller that
-   * shares the embedder knows what its own calls cost.
-   */
-  embedBatch(texts: readonly string[], signal?: AbortSignal, usage?: CallUsage): Promise<BatchEmbedding>;
+  /** Embeds one batch; `call` says what the caller needs to know or decide of it. */
+  embedBatch(texts: readonly string[], signal?: AbortSignal, call?: BatchCall): Promise<BatchEmbedding>;
   readonly requests: RequestStats;
   readonly tokens: TokenStats;
   /** Most inputs per request the endpoint has shown it takes after refusing more (413); undefined until then. */
@@ -63,6 +59,22 @@ export interface BatchEmbedder {
    * the moment to send a batch that is not full yet. @default always
    */
   whenIdle?(): Promise<void>;
+}
+
+/** What a caller of `embedBatch` asks of one call beside the texts. */
+export interface BatchCall {
+  /**
+   * Charged with every attempt and token of this call as they happen (also
+   * when it fails), so a caller that shares the embedder knows what its own
+   * calls cost.
+   */
+  readonly usage?: CallUsage;
+  /**
+   * Once aborted, no attempt of this call starts: one waiting for the rate
+   * limiter (or to be retried) fails with `JobStoppedError`. An attempt
+   * already sent runs on (until `signal`): its answer is paid work to keep.
+   */
+  readonly stopSending?: AbortSignal;
 }
 
 /** What some calls of an embedder consumed: usage.json's `requests` and `tokens`. */

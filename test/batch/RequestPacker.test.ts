@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { type PackerOwner, RequestPacker, splitTokens } from '../../lambda/batch/RequestPacker.ts';
-import type { BatchEmbedder, BatchEmbedding, CallUsage } from '../../lambda/embed/types.ts';
+import type { BatchCall, BatchEmbedder, BatchEmbedding, CallUsage } from '../../lambda/embed/types.ts';
 import { AuthenticationError, JobStoppedError } from '../../lambda/errors.ts';
 import { emptyRequestStats } from '../../lambda/types.ts';
 
@@ -11,7 +11,8 @@ function controlledEmbedder() {
   const embedder: BatchEmbedder = {
     requests: emptyRequestStats(),
     tokens: { prompt: 0, total: 0 },
-    embedBatch(texts, _signal, usage?: CallUsage) {
+    embedBatch(texts, _signal, call?: BatchCall) {
+      const usage = call?.usage;
       return new Promise<BatchEmbedding>((resolve, reject) => {
         calls.push({
           texts,

@@ -62,8 +62,13 @@ describe('Hostile endpoint: the token never shows', () => {
       const env = cleanEnv({ EMBEDDINGS_API_KEY: TOKEN });
       const args = ['run', ...names, '--out', 'out', '--base-url', endpoint.url, '--model', OFFLINE_MODEL];
 
-      // Act: retries bounded to 2 s of waiting per batch, so the retried answers fail soon.
-      const result = await spawnCli([...args, '--max-retry-wait', '2', '--concurrency', '1'], env, cwd);
+      // Act: retries bounded to 2 s of waiting per batch, so the retried answers fail soon; one
+      // file at a time, so no request carries the texts (and the answers) of two modes.
+      const result = await spawnCli(
+        [...args, '--max-retry-wait', '2', '--concurrency', '1', '--files-at-once', '1'],
+        env,
+        cwd,
+      );
 
       // Assess: every hostile answer was met, and failed the way it should.
       expect(result.status, result.raw).toBe(1);
@@ -138,13 +143,15 @@ describe('Hostile endpoint: the token never shows', () => {
         messages.push(sqsS3Message([{ bucket: BUCKET, key: `input/${name}`, etag, size }], name));
       }
 
-      // Act
-      const response = await handler(sqsEvent(...messages), lambdaContext());
+      // Act: one message per invocation (the event source's batch size 1), so no request
+      // carries the texts (and the answers) of two modes.
+      const responses = [];
+      for (const message of messages) responses.push(await handler(sqsEvent(message), lambdaContext()));
       output.restore();
 
       // Assess: every hostile answer met; only the 413 file completed.
       expect(new Set(endpoint.answered)).toEqual(new Set(HOSTILE_MODES));
-      expect(failures(response).sort()).toEqual(
+      expect(responses.flatMap(failures).sort()).toEqual(
         inputs()
           .map(({ name }) => name)
           .filter((name) => name !== 'mode-413.csv')
