@@ -1,7 +1,21 @@
 /** Most items at work at once. */
 export const DEFAULT_MAX_OPEN = 64;
-/** Most weight at work at once: a file's weight is its size in MiB, so about 64 MiB of input. */
+/** Most weight at work at once: 64 files of up to 64 KiB, or fewer larger ones (see {@link weightOfBytes}). */
 export const DEFAULT_MAX_WEIGHT = 64;
+
+/** The input size one unit of weight stands for. */
+const WEIGHT_UNIT_BYTES = 64 * 1024;
+
+/**
+ * A file's weight: its size in 64 KiB, at least 1. A file larger than what
+ * its reader takes in before its window of requests fills stops reading
+ * half-way, holding its input stream (an S3 connection) until its answers
+ * come; weighing such files more keeps those well under the S3 client's 50
+ * sockets, and their buffers bounded.
+ */
+export function weightOfBytes(bytes: number | undefined): number {
+  return Math.max(1, Math.ceil((bytes ?? 0) / WEIGHT_UNIT_BYTES));
+}
 
 /** Options of {@link runAdmitted}. */
 export interface AdmissionOptions<T> {

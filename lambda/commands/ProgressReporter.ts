@@ -55,8 +55,13 @@ export class FilesProgress {
     single: string | undefined,
     readonly total: number,
     stream: NodeJS.WriteStream = process.stderr,
+    intervalMs?: number,
   ) {
-    this.#reporter = new ProgressReporter(() => single ?? `[${this.#done}/${this.total} files]`, stream);
+    this.#reporter = new ProgressReporter(
+      () => single ?? `[${this.#done}/${this.total} files]`,
+      stream,
+      intervalMs ?? (stream.isTTY ? 200 : 10_000),
+    );
   }
 
   update(file: number, progress: JobProgress): void {

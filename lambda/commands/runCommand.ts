@@ -2,7 +2,7 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DEFAULT_MAX_OPEN, runAdmitted } from '../batch/runAdmitted.ts';
+import { DEFAULT_MAX_OPEN, runAdmitted, weightOfBytes } from '../batch/runAdmitted.ts';
 import { RATE_BUDGET_MAX_ATTEMPTS, rateBudgetOn } from '../budget/DynamoRateBudget.ts';
 import { createEmbedder } from '../embed/createEmbedder.ts';
 import type { BatchEmbedder } from '../embed/types.ts';
@@ -49,7 +49,7 @@ export const JOB_FLAGS_USAGE = `Options (flags win over the environment):
   --max-record-bytes N    records larger than this are rejected (default 1048576)
   --full                  start over: reuse nothing from an earlier output or checkpoint
   --checkpoint-seconds N  least time between two checkpoints of a running job (default 10)
-  --files-at-once N       files embedded at once, their rows sharing requests (default 64, within ~64 MiB of input)`;
+  --files-at-once N       files embedded at once, their rows sharing requests (default 64; larger files count more)`;
 
 export const RUN_USAGE = `Usage: embed-batch run <input...> [--out DIR|s3://bucket/prefix/] [options]
 
@@ -245,7 +245,7 @@ export async function runPlanned(
   const started = await runAdmitted(
     planned,
     {
-      weight: (input) => Math.ceil((input.bytes ?? 0) / MIB),
+      weight: (input) => weightOfBytes(input.bytes),
       maxOpen: setup.filesAtOnce,
       halted: () => fatal !== undefined || signals?.stop.aborted === true,
     },
@@ -291,8 +291,6 @@ export async function runPlanned(
   }
   return { failed };
 }
-
-const MIB = 1024 * 1024;
 
 /** What a stopped command says: where the one file stood, or how many files remain. */
 function interruptionLine(

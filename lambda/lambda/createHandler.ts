@@ -1,7 +1,7 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context, S3Event, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { runAdmitted } from '../batch/runAdmitted.ts';
+import { runAdmitted, weightOfBytes } from '../batch/runAdmitted.ts';
 import type { SharedRate } from '../embed/createEmbedder.ts';
 import type { PermitSource } from '../embed/PermitSource.ts';
 import { EmbedBatchError, isFatalForJob } from '../errors.ts';
@@ -47,8 +47,6 @@ export interface HandlerDeps {
   /** The shared rate budget every embedder draws on (`RATE_TABLE`). @default none: each job's own limiter */
   readonly rateBudget?: (rate: SharedRate) => PermitSource;
 }
-
-const MIB = 1024 * 1024;
 
 /** The events the function receives: SQS batches of S3 notifications (deployed), or S3 notifications. */
 export type EmbedEvent = SQSEvent | S3Event;
@@ -185,7 +183,7 @@ export function createHandler(deps: HandlerDeps): EmbedHandler {
       const started = await runAdmitted(
         runnable,
         {
-          weight: (message) => Math.ceil(message.objects.reduce((n, o) => n + (o.size ?? 0), 0) / MIB),
+          weight: (message) => weightOfBytes(message.objects.reduce((n, o) => n + (o.size ?? 0), 0)),
           halted: () => fatal !== undefined,
         },
         runMessage,

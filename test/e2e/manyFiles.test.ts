@@ -192,6 +192,15 @@ describe('E2E: a folder of many small files (serve-local, one stream of requests
     expect(sent).toBeLessThanOrEqual(totalRows + 64 * 12);
   });
 
+  it('refuses a --files-at-once that is not a positive integer, naming the flag', async () => {
+    const s = await serve();
+    await writeSmallFiles(1);
+    const result = await run(s, ['in', '--files-at-once', '0']);
+    expect(result.status).toBe(1);
+    expect(result.stderr.join('\n')).toContain('Expected `--files-at-once` to be a positive integer, got 0');
+    expect(s.stats.requests).toBe(0);
+  });
+
   it('stops every file after one request when the credentials are refused', async () => {
     // Arrange
     const s = await serve({ apiKey: 'the-right-key' });
