@@ -3,10 +3,8 @@ import { RequestPacker } from './batch/RequestPacker.ts';
 import { VectorCache } from './batch/VectorCache.ts';
 import { InputError, isFatalForJob, JobInterruptedError, JobStoppedError } from './errors.ts';
 import type { JobOptions, JobPorts, JobProgress, JobResult } from './pipelineTypes.ts';
-import { detectFormat } from './read/detectFormat.ts';
-import { ReadPosition } from './read/ReadPosition.ts';
-import { readRecords } from './read/readRecords.ts';
-import { skipRecords } from './read/skipRecords.ts';
+import { openRecordSource } from './read/openRecordSource.ts';
+import type { ReadPosition } from './read/ReadPosition.ts';
 import { PreviousOutput } from './reuse/PreviousOutput.ts';
 import { basenameUri } from './store/uri.ts';
 import type {
@@ -71,7 +69,6 @@ export async function runJob(
   const now = ports.now ?? (() => new Date());
   const startedMs = performance.now();
   const { store, model } = ports;
-  const { format, gzip, delimiter } = detectFormat(sourceUri);
 
   // A missing source fails before the output folder is touched.
   const head = await store.head(sourceUri);
@@ -104,42 +101,13 @@ export async function runJob(
         )
       : undefined;
 
-    const cursor = checkpoint?.cursor;
-    const seek = cursor !== undefined && cursor.records > 0 && !gzip && cursor.seekable !== false;
-    const opened = seek
-      ? await openFrom(store, sourceUri, cursor.byte, head.bytes)
-      : await store.get(sourceUri);
-    if (opened.info.etag !== undefined && head.etag !== undefined && opened.info.etag !== head.etag) {
-      throw new InputError(`${sourceUri} changed while the job was starting; run it again`);
-    }
-    const position = new ReadPosition(seek ? cursor.byte : 0);
-    let records: AsyncIterable<ReadResult> = readRecords(opened.body, {
-      source: sourceUri,
-      format,
-      gzip,
-      textColumn: options.textColumn,
-      idColumn: options.idColumn,
-      keepColumns: options.keepColumns,
-      maxRecordBytes: options.maxRecordBytes,
-      csvHeader: seek && checkpoint?.csv_header ? checkpoint.csv_header : undefined,
-      recordOffset: seek ? cursor.records : 0,
-      lineOffset: seek ? cursor.lines : 0,
-      position,
-      // Read on with the delimiter the first attempt sniffed at the start: the middle may look otherwise.
-      delimiter: checkpoint?.csv_delimiter ?? options.delimiter ?? delimiter,
-      encoding: options.encoding,
-      requireIdColumn: options.requireIdColumn,
-      onNotice: ports.onNotice,
-    });
-    // A gzip stream cannot be entered in the middle: decompress from the start, pass over what is done.
-    if (cursor !== undefined && !seek && cursor.records > 0) records = skipRecords(records, cursor.records);
+    const source = await openRecordSource(store, sourceUri, head, options, checkpoint, ports.onNotice);
+    const { position } = source;
 
     const embedded = await embedRecordsToParts(
-      records,
+      source.records,
       {
-        estimateRecords: gzip
-          ? undefined
-          : (cursor) => Math.round((cursor.records * head.bytes) / cursor.byte),
+        estimateRecords: source.estimateRecords,
         outputDir,
         sourceUri,
         errorsUri: scratchUri(outputDir, `${ERRORS_FILE}${PARTIAL_SUFFIX}`),
@@ -173,8 +141,8 @@ export async function runJob(
 
     const finishedAt = now();
     const report = buildUsageReport({
-      source: opened.info.etag === undefined ? { ...opened.info, etag: head.etag } : opened.info,
-      format: gzip ? `${format}+gzip` : format,
+      source: source.info,
+      format: source.format,
       model,
       dimensions: embedded.dimensions,
       endpoint: ports.endpoint,
@@ -223,15 +191,6 @@ function inFolder(checkpoint: Checkpoint, dir: string): Checkpoint {
     parts: checkpoint.parts.map(here),
     errors: { ...checkpoint.errors, segments: checkpoint.errors.segments.map(here) },
   };
-}
-
-/** The file from byte `start` on (nothing when it ends there). */
-async function openFrom(store: JobPorts['store'], uri: string, start: number, bytes: number) {
-  if (start >= bytes) {
-    const info = await store.head(uri);
-    return { info: info ?? { uri, bytes }, body: (async function* () {})() };
-  }
-  return store.get(uri, { start, end: bytes - 1 });
 }
 
 /** Where `embedRecordsToParts` writes, and what it stamps on the parts. */
