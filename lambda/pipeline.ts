@@ -357,6 +357,7 @@ export async function embedRecordsToParts(
     };
     for await (const result of records) {
       if (packer.fatal !== undefined) throw packer.fatal;
+      if (router.failure !== undefined) throw router.failure;
       ports.signal?.throwIfAborted();
       rows.read++;
       if (!result.ok) {

@@ -46,6 +46,7 @@ export class InOrderRouter<R, J> {
   #drained: Cursor;
   #openTexts = 0;
   #poisoned = false;
+  #failure: unknown;
 
   constructor(
     packer: RequestPacker,
@@ -80,6 +81,11 @@ export class InOrderRouter<R, J> {
     return this.#poisoned;
   }
 
+  /** The first failure of a request this file waits for: reading on would only send more to fail. */
+  get failure(): unknown {
+    return this.#failure;
+  }
+
   /** Packs `text` into a request for `record`; returns its slot (for the deduplication cache). */
   addText(record: R, hash: string, text: string, end: Cursor): Slot {
     const slot = this.#packer.add(this.#owner, text);
@@ -91,8 +97,15 @@ export class InOrderRouter<R, J> {
   /** Adds a record whose vector is known or on its way, or a rejected one. */
   add(pending: PendingRecord<R, J>, end: Cursor): void {
     this.#open.records.push(pending);
-    if ('source' in pending && !(pending.source instanceof Float32Array))
-      this.#open.requests.add(pending.source.request);
+    if ('source' in pending && !(pending.source instanceof Float32Array)) {
+      const { request } = pending.source;
+      if (!this.#open.requests.has(request)) {
+        this.#open.requests.add(request);
+        request.done.catch((error: unknown) => {
+          this.#failure ??= error;
+        });
+      }
+    }
     this.#open.end = end;
   }
 
