@@ -239,6 +239,7 @@ export async function runPlanned(
     planned.length,
   );
   let failed = 0;
+  let completed = 0;
   let fatal: unknown;
   const interrupted: { sourceUri: string; error: JobInterruptedError }[] = [];
 
@@ -257,6 +258,7 @@ export async function runPlanned(
           onProgress: (p) => progress.update(n, p),
         });
         progress.fileDone();
+        completed++;
         const { rows, requests, tokens, timing } = usage;
         io.stdout(
           `${sourceUri} -> ${outputDir} (${rows.embedded} rows embedded, ${rows.rejected} rejected, ${rows.deduplicated} deduplicated, ${rows.reused} reused; ${requests.sent} requests, ${requests.retried} retried; ${tokens.total} tokens; ${(timing.duration_ms / 1000).toFixed(1)} s)`,
@@ -284,6 +286,13 @@ export async function runPlanned(
     },
   );
   progress.end();
+  if (planned.length > 1) {
+    // Per-file reports count a shared request in each file; the command's own count is the bill.
+    const { requests, tokens } = setup.embedder;
+    io.stderr(
+      `embed-batch: ${planned.length} files, ${completed} completed: ${requests.sent} requests (${requests.retried} retried), ${tokens.total} tokens in all`,
+    );
+  }
   if (fatal !== undefined) failed += planned.length - started;
   if (interrupted.length > 0 || (signals?.stop.aborted && started < planned.length)) {
     io.stderr(interruptionLine(interrupted, planned.length - started));

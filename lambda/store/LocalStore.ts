@@ -208,8 +208,27 @@ export class LocalStore implements ObjectStore {
     }
     // On S3 a folder is only a prefix and vanishes with its last object; do the same here.
     const parents = new Set(uris.map((uri) => path.dirname(toPath(uri))));
-    await Promise.all([...parents].map((dir) => rmdir(dir).catch(() => undefined)));
+    await Promise.all([...parents].map((dir) => removeIfEmpty(dir)));
   }
+}
+
+/**
+ * Removes `dir` when nothing is left in it but temp files: those of writes a
+ * killed process left behind (a live write renames its temp file away at
+ * once, and only a folder's one writer empties it), which `list` never
+ * shows, so nothing else would ever remove them.
+ */
+async function removeIfEmpty(dir: string): Promise<void> {
+  try {
+    await rmdir(dir);
+    return;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOTEMPTY') return;
+  }
+  const left = await readdir(dir).catch(() => ['?']);
+  if (!left.every((name) => TEMP_FILE.test(name))) return;
+  await Promise.all(left.map((name) => rm(path.join(dir, name), { force: true })));
+  await rmdir(dir).catch(() => undefined);
 }
 
 /** Local path of a URI: a plain path, or a `file://` URL. */

@@ -105,6 +105,13 @@ describe('E2E: a folder of many small files (serve-local, one stream of requests
     expect(embeddings.length).toBeLessThanOrEqual(Math.ceil((Math.ceil(totalRows / 64) * 13) / 10));
     expect(Math.max(...embeddings.map((e) => e.inputs))).toBe(64);
     expect(tokens).toBe(files.flatMap((f) => f.rows).reduce((n, r) => n + estimateTokens(r.text), 0));
+    // The command's own line counts each request once, as the endpoint saw them.
+    const totals = result.stderr.find((line) => line.startsWith('embed-batch: 240 files'));
+    expect(totals).toMatch(
+      new RegExp(
+        `^embed-batch: 240 files, 240 completed: ${s.stats.requests} requests \\(\\d+ retried\\), ${tokens} tokens in all$`,
+      ),
+    );
 
     // A one-file run of a sample writes the very same rows (DuckDB read-back, vectors included).
     for (const sample of [files[0], files[101], files[239]]) {

@@ -146,7 +146,7 @@ describe('Integration: concurrent shard workers on one shared budget (local S3, 
             const outcome = await handlers.shard(item, lambdaContext(1_000));
             if (outcome.status === 'done') return;
             continued++;
-            if (runs > 60) throw new Error(`shard ${item.index} did not finish`);
+            if (runs > 200) throw new Error(`shard ${item.index} did not finish`);
           }
         }),
       ),
@@ -162,5 +162,6 @@ describe('Integration: concurrent shard workers on one shared budget (local S3, 
     const arrivals = server.log.slice(logBefore).map((entry) => entry.receivedAt);
     expect(maxInWindow(arrivals, 1000)).toBeLessThanOrEqual(RPS + 1);
     expect(server.log.slice(logBefore).filter((entry) => entry.status === 429)).toEqual([]);
-  });
+    // Invocations of 1 s stop sending at 550 ms (requests still waiting for a permit are not sent): many continuations.
+  }, 180_000);
 });

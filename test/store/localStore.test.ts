@@ -294,4 +294,26 @@ describe('Class: LocalStore', () => {
     // Assess
     expect(await readdir(path.join(dir, 'd'))).toEqual(['y']);
   });
+
+  it('drops a folder whose last file is deleted though a killed writer left its temp file there', async () => {
+    // Prepare: what kill -9 in the middle of an atomic write leaves beside the target
+    await mkdir(path.join(dir, 'd'));
+    await writeFile(path.join(dir, 'd', 'x'), 'x');
+    await writeFile(path.join(dir, 'd', '.checkpoint.json.tmp-0123456789ab'), '{"half');
+
+    // Act
+    await store.delete([path.join(dir, 'd', 'x')]);
+
+    // Assess
+    expect(await readdir(dir)).toEqual([]);
+  });
+
+  it('keeps a folder that holds a file beside a temp file', async () => {
+    await mkdir(path.join(dir, 'd'));
+    await writeFile(path.join(dir, 'd', 'x'), 'x');
+    await writeFile(path.join(dir, 'd', 'y'), 'y');
+    await writeFile(path.join(dir, 'd', '.y.tmp-0123456789ab'), 'y2');
+    await store.delete([path.join(dir, 'd', 'x')]);
+    expect((await readdir(path.join(dir, 'd'))).sort()).toEqual(['.y.tmp-0123456789ab', 'y']);
+  });
 });
