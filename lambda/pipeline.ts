@@ -7,6 +7,7 @@ import { detectFormat } from './read/detectFormat.ts';
 import { ReadPosition } from './read/ReadPosition.ts';
 import { readRecords } from './read/readRecords.ts';
 import { skipRecords } from './read/skipRecords.ts';
+import { resolveKeptColumns } from './resolveKeptColumns.ts';
 import { PreviousOutput } from './reuse/PreviousOutput.ts';
 import { basenameUri } from './store/uri.ts';
 import {
@@ -89,6 +90,11 @@ export async function runJob(
     const startedAt = checkpoint ? new Date(checkpoint.started_at) : now();
     const createdAt = checkpoint ? new Date(checkpoint.created_at) : startedAt;
     const attempts = (checkpoint?.attempts ?? 0) + 1;
+    // Typed once per output (JSONL fields as the first records show them): a resumed attempt keeps the checkpoint's.
+    const keepColumns = checkpoint
+      ? (checkpoint.kept_columns ?? options.keepColumns)
+      : await resolveKeptColumns(store, sourceUri, options, { head, onNotice: ports.onNotice });
+    const job: JobOptions = { ...options, keepColumns };
 
     // Rerunning the same export: unchanged texts take their vector from the earlier output.
     previous = options.full
@@ -117,7 +123,7 @@ export async function runJob(
       gzip,
       textColumn: options.textColumn,
       idColumn: options.idColumn,
-      keepColumns: options.keepColumns,
+      keepColumns,
       maxRecordBytes: options.maxRecordBytes,
       csvHeader: seek && checkpoint?.csv_header ? checkpoint.csv_header : undefined,
       recordOffset: seek ? cursor.records : 0,
@@ -157,6 +163,7 @@ export async function runJob(
               version: 1,
               binding,
               ...progress,
+              kept_columns: keepColumns,
               attempts,
               started_at: startedAt.toISOString(),
               created_at: createdAt.toISOString(),
@@ -165,7 +172,7 @@ export async function runJob(
           },
         },
       },
-      options,
+      job,
       ports,
     );
 

@@ -3,6 +3,7 @@ import { InputError } from '../errors.ts';
 import type { JobOptions } from '../pipelineTypes.ts';
 import { detectFormat } from '../read/detectFormat.ts';
 import { resolveCsvColumns } from '../read/resolveCsvColumns.ts';
+import { resolveKeptColumns } from '../resolveKeptColumns.ts';
 import type { ObjectStore } from '../store/ObjectStore.ts';
 import { isS3Uri, parseS3Uri } from '../store/uri.ts';
 import { prepareOutput } from '../write/OutputFolder.ts';
@@ -91,6 +92,11 @@ export async function planLargeFile(
     if (layout.csvHeader !== undefined) resolveCsvColumns(layout.csvHeader, { source: sourceUri, ...job });
   }
 
+  // Shards of the middle never see the first records: the plan types the kept fields for all of them.
+  const keepColumns = await resolveKeptColumns(store, sourceUri, job, {
+    head: { uri: sourceUri, etag: info.etag, bytes: info.bytes },
+  });
+
   const planUri = shardFiles.plan(outputDir);
   const tasksUri = shardFiles.tasks(outputDir);
   const tasks: ShardTask[] = layout.shards.map((shard) => ({
@@ -118,6 +124,7 @@ export async function planLargeFile(
       outputFormat: job.format,
       endpoint: options.endpoint,
       settings: jobSettings(job),
+      keepColumns,
     },
     startedAt: startedAt.toISOString(),
   };
