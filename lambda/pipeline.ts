@@ -5,6 +5,7 @@ import { InputError, isFatalForJob, JobInterruptedError, JobStoppedError } from 
 import type { JobOptions, JobPorts, JobProgress, JobResult } from './pipelineTypes.ts';
 import { openRecordSource } from './read/openRecordSource.ts';
 import type { ReadPosition } from './read/ReadPosition.ts';
+import { resolveKeptColumns } from './resolveKeptColumns.ts';
 import { PreviousOutput } from './reuse/PreviousOutput.ts';
 import { basenameUri } from './store/uri.ts';
 import type {
@@ -88,6 +89,11 @@ export async function runJob(
     const startedAt = checkpoint ? new Date(checkpoint.started_at) : now();
     const createdAt = checkpoint ? new Date(checkpoint.created_at) : startedAt;
     const attempts = (checkpoint?.attempts ?? 0) + 1;
+    // Typed once per output (JSONL fields as the first records show them): a resumed attempt keeps the checkpoint's.
+    const keepColumns = checkpoint
+      ? (checkpoint.kept_columns ?? options.keepColumns)
+      : await resolveKeptColumns(store, sourceUri, options, { head, onNotice: ports.onNotice });
+    const job: JobOptions = { ...options, keepColumns };
 
     // Rerunning the same export: unchanged texts take their vector from the earlier output.
     previous = options.full
@@ -101,7 +107,7 @@ export async function runJob(
         )
       : undefined;
 
-    const source = await openRecordSource(store, sourceUri, head, options, checkpoint, ports.onNotice);
+    const source = await openRecordSource(store, sourceUri, head, job, checkpoint, ports.onNotice);
     const { position } = source;
 
     const embedded = await embedRecordsToParts(
@@ -127,6 +133,7 @@ export async function runJob(
               version: 1,
               binding,
               ...progress,
+              kept_columns: keepColumns,
               attempts,
               started_at: startedAt.toISOString(),
               created_at: createdAt.toISOString(),
@@ -135,7 +142,7 @@ export async function runJob(
           },
         },
       },
-      options,
+      job,
       ports,
     );
 

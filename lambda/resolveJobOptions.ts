@@ -47,24 +47,30 @@ export type JobOptionsInput = Partial<Omit<JobOptions, 'delimiter' | 'encoding' 
   readonly maxRejected?: string | MaxRejected;
 };
 
-/** `--delimiter` as the reader takes it. */
-export function parseDelimiter(value: string): CsvDelimiter {
+/**
+ * `--delimiter` as the reader takes it.
+ * @param name What the user set, for the message. @default '--delimiter'
+ */
+export function parseDelimiter(value: string, name = '--delimiter'): CsvDelimiter {
   const delimiter = DELIMITER_WORDS[value.toLowerCase()] ?? value;
   if (!(CSV_DELIMITERS as readonly string[]).includes(delimiter)) {
     throw new ConfigError(
-      `Expected \`--delimiter\` to be one of , ; tab | (or comma, semicolon, pipe), got ${JSON.stringify(value)}`,
+      `Expected \`${name}\` to be one of , ; tab | (or comma, semicolon, pipe), got ${JSON.stringify(value)}`,
     );
   }
   return delimiter as CsvDelimiter;
 }
 
-/** `--encoding` as the reader takes it. */
-export function parseEncoding(value: string): InputEncoding {
+/**
+ * `--encoding` as the reader takes it.
+ * @param name What the user set, for the message. @default '--encoding'
+ */
+export function parseEncoding(value: string, name = '--encoding'): InputEncoding {
   const lower = value.trim().toLowerCase();
   const encoding = ENCODING_ALIASES[lower] ?? lower;
   if (!(INPUT_ENCODINGS as readonly string[]).includes(encoding)) {
     throw new ConfigError(
-      `Expected \`--encoding\` to be one of ${INPUT_ENCODINGS.join(', ')}, got ${JSON.stringify(value)}`,
+      `Expected \`${name}\` to be one of ${INPUT_ENCODINGS.join(', ')}, got ${JSON.stringify(value)}`,
     );
   }
   return encoding as InputEncoding;

@@ -30,7 +30,7 @@ export const JOB_FLAGS_USAGE = `Options (flags win over the environment):
   --base-url URL          EMBEDDINGS_BASE_URL; with no key and no URL the offline embedder runs
   --text-column NAME      default text; JSONL: a dotted path such as product.description
   --id-column NAME        default id (the record number when absent; named, it must exist)
-  --keep-columns a,b      columns (or JSONL paths) carried into the output; name:number|integer|boolean|list types one
+  --keep-columns a,b      columns (or JSONL paths) carried into the output; JSONL fields typed as the first 100 records show them; name:string|number|integer|boolean|list sets one
   --delimiter C           CSV field separator: , ; tab | (default: sniffed from the header; tab for .tsv)
   --encoding NAME         utf-8 (default), utf-16le, utf-16be, windows-1252, latin1; a BOM wins
   --max-rejected N|P%     fail (exit 1, output still written) when more records are rejected

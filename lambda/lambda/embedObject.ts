@@ -171,7 +171,7 @@ export async function embedObject(
 
   // Large files go to parallel shards when the distributed path can cut them; the rest continue inline.
   const large = deps.startLargeFileRun !== undefined && current.bytes > config.largeFileBytes;
-  const cut = large ? await shardable(store, sourceUri, current.bytes) : undefined;
+  const cut = large ? await shardable(store, sourceUri, current.bytes, deps.jobOptions) : undefined;
   if (cut !== undefined && !cut.ok)
     logger.info('large file embedded inline', { key: ref.key, bytes: current.bytes, reason: cut.reason });
   if (deps.startLargeFileRun !== undefined && cut?.ok === true) {

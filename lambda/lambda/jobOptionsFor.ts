@@ -14,6 +14,9 @@ export function jobOptionsFor(config: LambdaConfig): JobOptions {
     rowsPerPart: config.rowsPerPart,
     textColumn: config.textColumn,
     idColumn: config.idColumn,
+    requireIdColumn: config.requireIdColumn,
+    delimiter: config.delimiter,
+    encoding: config.encoding,
     keepColumns: config.keepColumns,
     checkpointIntervalMs: config.checkpointIntervalMs,
   });

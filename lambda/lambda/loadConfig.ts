@@ -2,6 +2,9 @@ import { OFFLINE_MODEL } from '../embed/featureHash.ts';
 import { IONOS_BASE_URL } from '../embed/modelFacts.ts';
 import { withoutUrlCredentials } from '../embed/redactSecret.ts';
 import { ConfigError } from '../errors.ts';
+import type { CsvDelimiter } from '../read/CsvDelimiter.ts';
+import type { InputEncoding } from '../read/transcodeToUtf8.ts';
+import { parseDelimiter, parseEncoding } from '../resolveJobOptions.ts';
 import type { OutputFormat } from '../types.ts';
 
 /**
@@ -62,6 +65,22 @@ export interface LambdaConfig {
   readonly textColumn: string;
   /** `EMBED_ID_COLUMN`. @default 'id' */
   readonly idColumn: string;
+  /**
+   * `EMBED_ID_COLUMN` was set: a file without that column (a CSV header, the
+   * first JSONL records) fails instead of being numbered, as `--id-column` does.
+   */
+  readonly requireIdColumn: boolean;
+  /**
+   * `EMBED_DELIMITER`: the CSV field separator, `,` `;` `|` or `tab` (also
+   * `\t`, `comma`, `semicolon`, `pipe`). @default sniffed from the header (tab for `.tsv`)
+   */
+  readonly delimiter?: CsvDelimiter;
+  /**
+   * `EMBED_ENCODING`: the inputs' text encoding (`utf-8`, `utf-16le`,
+   * `utf-16be`, `windows-1252`, `latin1`, or an alias such as `cp1252`); a byte
+   * order mark wins. @default 'utf-8'
+   */
+  readonly encoding?: InputEncoding;
   /** `EMBED_KEEP_COLUMNS`, comma-separated. @default [] */
   readonly keepColumns: readonly string[];
   /**
@@ -145,6 +164,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): LambdaConfig {
   }
   const textColumn = clean(env.EMBED_TEXT_COLUMN) ?? 'text';
   const idColumn = clean(env.EMBED_ID_COLUMN) ?? 'id';
+  // A lone tab is a delimiter, not blank space to trim away.
+  const delimiterRaw = env.EMBED_DELIMITER === '\t' ? '\t' : clean(env.EMBED_DELIMITER);
+  const delimiter = delimiterRaw === undefined ? undefined : parseDelimiter(delimiterRaw, 'EMBED_DELIMITER');
+  const encodingRaw = clean(env.EMBED_ENCODING);
+  const encoding = encodingRaw === undefined ? undefined : parseEncoding(encodingRaw, 'EMBED_ENCODING');
   const keepColumns = (clean(env.EMBED_KEEP_COLUMNS) ?? '')
     .split(',')
     .map((column) => column.trim())
@@ -190,6 +214,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): LambdaConfig {
     rowsPerPart: positiveInteger(env, 'EMBED_PART_ROWS'),
     textColumn,
     idColumn,
+    requireIdColumn: clean(env.EMBED_ID_COLUMN) !== undefined,
+    delimiter,
+    encoding,
     keepColumns,
     timeMarginMs: nonNegativeInteger(env, 'EMBED_TIME_MARGIN_MS') ?? 30_000,
     queueUrl: clean(env.QUEUE_URL),

@@ -5,6 +5,9 @@ import type { ResolvedReaderOptions } from './resolveReaderOptions.ts';
 /** JSON objects looked at before a field absent from all of them fails the file. */
 export const FIELD_CHECK_RECORDS = 100;
 
+/** Bytes of records after which the check decides on what it has seen, fewer records or not: memory stays bounded. */
+export const FIELD_CHECK_BYTES = 16 * 1_048_576;
+
 /** Field names listed in the message, at most; nested objects add dotted paths. */
 const MAX_LISTED = 30;
 const MAX_DEPTH = 3;

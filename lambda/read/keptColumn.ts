@@ -10,22 +10,31 @@ export interface KeptColumn {
 }
 
 /**
+ * The type a `--keep-columns` entry declares (`price:number` -> `number`,
+ * `title:string` -> `string`), or undefined for a bare name (`category`),
+ * whose type is the reader's default: text for CSV, inferred for JSONL
+ * (`inferKeptColumns`).
+ */
+export function declaredType(spec: string): KeptType | undefined {
+  const colon = spec.lastIndexOf(':');
+  if (colon <= 0) return undefined;
+  const type = spec
+    .slice(colon + 1)
+    .trim()
+    .toLowerCase();
+  return (KEPT_TYPES as readonly string[]).includes(type) ? (type as KeptType) : undefined;
+}
+
+/**
  * Reads one `--keep-columns` entry: `category`, or `price:number`. Only a
  * known type after the last `:` is a type, so a column literally named
- * `time:utc` stays that column.
+ * `time:utc` stays that column. A bare name is a string column here: any
+ * inference has already rewritten the entry as `name:type`.
  */
 export function parseKeptColumn(spec: string): KeptColumn {
-  const colon = spec.lastIndexOf(':');
-  if (colon > 0) {
-    const type = spec
-      .slice(colon + 1)
-      .trim()
-      .toLowerCase();
-    if ((KEPT_TYPES as readonly string[]).includes(type)) {
-      return { name: spec.slice(0, colon).trim(), type: type as KeptType };
-    }
-  }
-  return { name: spec, type: 'string' };
+  const type = declaredType(spec);
+  if (type === undefined) return { name: spec, type: 'string' };
+  return { name: spec.slice(0, spec.lastIndexOf(':')).trim(), type };
 }
 
 /** The output column names of `--keep-columns` entries, in order. */

@@ -1,13 +1,10 @@
 import type { ReadResult } from '../types.ts';
-import { JsonlFieldCheck } from './JsonlFieldCheck.ts';
+import { FIELD_CHECK_BYTES, JsonlFieldCheck } from './JsonlFieldCheck.ts';
 import { LineSplitter, type SplitLine } from './LineSplitter.ts';
 import { parseJsonlRecord } from './parseJsonlRecord.ts';
 import { rejectRecord } from './rejectRecord.ts';
 import type { ResolvedReaderOptions } from './resolveReaderOptions.ts';
 import { type InputEncoding, invalidBytesReason } from './transcodeToUtf8.ts';
-
-/** Bytes of held-back records after which the field check decides on what it has seen: memory stays bounded. */
-const MAX_HELD_BYTES = 16 * 1_048_576;
 
 // JSON's own whitespace; \n never reaches here and a trailing \r is already gone.
 function isBlank(line: Buffer): boolean {
@@ -68,7 +65,7 @@ export async function* readJsonlRecords(
   const release = (placed: Placed): Placed[] => {
     if (check === undefined) return [placed];
     held.push(placed);
-    if (!check.decided && heldBytes < MAX_HELD_BYTES) return [];
+    if (!check.decided && heldBytes < FIELD_CHECK_BYTES) return [];
     check.check(false);
     check = undefined;
     const out = held;

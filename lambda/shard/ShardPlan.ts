@@ -70,6 +70,12 @@ export interface ShardPlan {
      * and its finished shards, only when they are the same.
      */
     readonly settings?: string;
+    /**
+     * The kept columns every shard writes, JSONL types decided once for the
+     * whole file (`resolveKeptColumns`), so all parts share one schema.
+     * Absent in a plan from before types were inferred: the job's own columns.
+     */
+    readonly keepColumns?: readonly string[];
   };
   /** When planning started: usage.json's `started_at` and every part's `created_at`. */
   readonly startedAt: string;

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { InputError } from '../errors.ts';
+import { ConfigError, InputError } from '../errors.ts';
 import type { JobOptions } from '../pipelineTypes.ts';
 import { detectFormat } from '../read/detectFormat.ts';
 import { resolveCsvColumns } from '../read/resolveCsvColumns.ts';
+import { resolveKeptColumns } from '../resolveKeptColumns.ts';
 import type { ObjectStore } from '../store/ObjectStore.ts';
 import { isS3Uri, parseS3Uri } from '../store/uri.ts';
 import { prepareOutput } from '../write/OutputFolder.ts';
@@ -61,6 +62,17 @@ export async function planLargeFile(
   const startedAt = (ports.now ?? (() => new Date()))();
   const { format, gzip } = detectFormat(sourceUri);
   const { job } = options;
+  // The shards read UTF-8 with commas (`shardable` routes the rest inline); a job set otherwise would be read wrongly.
+  if (job.encoding !== undefined && job.encoding !== 'utf-8') {
+    throw new ConfigError(
+      `${sourceUri}: the distributed path reads UTF-8 only, and this job reads ${job.encoding}: embed it inline`,
+    );
+  }
+  if (format === 'csv' && job.delimiter !== undefined && job.delimiter !== ',') {
+    throw new ConfigError(
+      `${sourceUri}: the distributed path reads comma-separated CSV only, and this job reads ${JSON.stringify(job.delimiter)}: embed it inline`,
+    );
+  }
   // A run of this very version and job that ended unfinished (a failed execution, restarted):
   // keep its plan, so shards it finished are not embedded again and the others resume.
   const earlier = await resumablePlan(store, outputDir, sourceUri, { format, gzip, options });
@@ -91,6 +103,11 @@ export async function planLargeFile(
     if (layout.csvHeader !== undefined) resolveCsvColumns(layout.csvHeader, { source: sourceUri, ...job });
   }
 
+  // Shards of the middle never see the first records: the plan types the kept fields for all of them.
+  const keepColumns = await resolveKeptColumns(store, sourceUri, job, {
+    head: { uri: sourceUri, etag: info.etag, bytes: info.bytes },
+  });
+
   const planUri = shardFiles.plan(outputDir);
   const tasksUri = shardFiles.tasks(outputDir);
   const tasks: ShardTask[] = layout.shards.map((shard) => ({
@@ -118,6 +135,7 @@ export async function planLargeFile(
       outputFormat: job.format,
       endpoint: options.endpoint,
       settings: jobSettings(job),
+      keepColumns,
     },
     startedAt: startedAt.toISOString(),
   };

@@ -84,13 +84,19 @@ export async function runShard(
   const start = seek ? cursor.byte : task.start;
   const opened = await openRange(store, plan, task, start);
   const position = new ReadPosition(start);
+  // The plan's settings, not this worker's: one schema in every shard's parts.
+  const job: JobOptions = {
+    ...options,
+    keepColumns: plan.job.keepColumns ?? options.keepColumns,
+    format: plan.job.outputFormat,
+  };
   let records: AsyncIterable<ReadResult> = readRecords(opened.body, {
     source: sourceUri,
     format: plan.format,
     gzip: plan.gzip,
     textColumn: options.textColumn,
     idColumn: options.idColumn,
-    keepColumns: options.keepColumns,
+    keepColumns: job.keepColumns,
     maxRecordBytes: options.maxRecordBytes,
     // As the planner cut the rows and split the header: on commas (shard 0 must not sniff its own bytes).
     delimiter: ',',
@@ -124,7 +130,7 @@ export async function runShard(
       },
     },
     // Vectors are not reused from an earlier output here: every worker would stage a copy of it.
-    { ...options, format: plan.job.outputFormat },
+    job,
     ports,
   );
   if (task.records !== null && embedded.rows.read !== task.records) {

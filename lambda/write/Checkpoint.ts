@@ -43,6 +43,13 @@ export interface Checkpoint {
   readonly csv_header: readonly string[] | null;
   /** The CSV delimiter the first attempt used (given or sniffed at the start). */
   readonly csv_delimiter: CsvDelimiter | null;
+  /**
+   * The kept columns the parts are written with, every JSONL type decided
+   * (`resolveKeptColumns`): a resumed attempt writes the same schema without
+   * deciding again. Absent in a checkpoint from before types were inferred:
+   * its parts hold the columns as given.
+   */
+  readonly kept_columns?: readonly string[];
   /** Vector length, once known. */
   readonly dimensions: number | null;
   /** Parts written so far, in order, in the scratch folder. */

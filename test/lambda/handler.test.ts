@@ -17,6 +17,7 @@ import {
   sqsEvent,
   sqsS3Message,
 } from '../helpers/events.ts';
+import { fixtureBytes } from '../helpers/readFixtures.ts';
 import { type OutputFolderContents, readOutputFolder } from '../helpers/readOutput.ts';
 import { breakGetObjectBodies } from '../helpers/s3Faults.ts';
 import { downloadOutputFolder } from '../helpers/s3Output.ts';
@@ -218,6 +219,65 @@ describe('Function: handler', () => {
       true,
     );
     expect((await readOutput('output/semi/s.csv/')).rows.map((row) => row.text)).toEqual(['hello']);
+  });
+
+  it("reads a file as EMBED_DELIMITER and EMBED_ENCODING say: Excel's ;-separated windows-1252 CSV", async () => {
+    // Prepare
+    const object = await upload('input/excel/artikel.csv', fixtureBytes('semicolon-cp1252.csv'));
+    const { handler } = newHandler({
+      env: { EMBED_DELIMITER: ';', EMBED_ENCODING: 'windows-1252', EMBED_KEEP_COLUMNS: 'category' },
+    });
+
+    // Act
+    const response = await handler(sqsEvent(sqsS3Message([object])), lambdaContext());
+
+    // Assess: every row as Excel shows it, and nothing sniffed (the delimiter was set)
+    expect(failures(response)).toEqual([]);
+    const out = await readOutput('output/excel/artikel.csv/');
+    expect(out.rows.map((row) => [row.id, row.text, row.category])).toEqual([
+      ['1', 'Wasserkocher aus Edelstahl, 1,7 l', 'Küche'],
+      ['2', 'Größe: 42; Farbe "Weiß"', 'Schuhe'],
+      ['3', 'Crème brûlée – Förmchen (4 Stück)', 'Küche'],
+    ]);
+    expect(out.errors).toEqual([]);
+    expect(output.json().some((line) => String(line.message).includes('columns separated by'))).toBe(false);
+  });
+
+  it.each([
+    [
+      'a CSV without the column EMBED_ID_COLUMN names',
+      'input/ids/p.csv',
+      'id,text\n1,hello\n',
+      { EMBED_ID_COLUMN: 'sku' },
+      'p.csv: no column "sku" in the header; columns are: id, text (check --id-column)',
+    ],
+    [
+      'a JSONL file without the field EMBED_ID_COLUMN names',
+      'input/ids/p.jsonl',
+      '{"id":1,"text":"hello"}\n{"id":2,"text":"again"}\n',
+      { EMBED_ID_COLUMN: 'sku' },
+      'p.jsonl: no field "sku" in any of the 2 records; fields are: id, text (check --id-column)',
+    ],
+    [
+      'a ;-separated CSV read as EMBED_DELIMITER=, says',
+      'input/ids/semi.csv',
+      'id;text\n1;hello\n',
+      { EMBED_DELIMITER: ',' },
+      'semi.csv: no column "text" in the header; columns are: id;text (use --text-column)',
+    ],
+  ])('fails %s at once, with no output', async (_case, key, body, env, message) => {
+    // Prepare
+    const object = await upload(key, body);
+    const { handler } = newHandler({ env });
+
+    // Act
+    const response = await handler(sqsEvent(sqsS3Message([object], 'm-ids')), lambdaContext());
+
+    // Assess
+    expect(failures(response)).toEqual(['m-ids']);
+    const error = logged('failed')[0]?.error as { message?: string } | undefined;
+    expect(error?.message).toContain(message);
+    expect(await hasManifest(`output/${key.slice('input/'.length)}/`)).toBe(false);
   });
 
   it('handles several messages per event and several S3 records per message, gzip included', async () => {

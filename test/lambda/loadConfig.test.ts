@@ -87,6 +87,28 @@ describe('Function: loadConfig', () => {
     });
   });
 
+  it('reads the reader settings EMBED_DELIMITER and EMBED_ENCODING, and requires a column EMBED_ID_COLUMN names', () => {
+    // Act
+    const set = loadConfig({
+      EMBED_DELIMITER: ' semicolon ',
+      EMBED_ENCODING: 'CP1252',
+      EMBED_ID_COLUMN: 'sku',
+    });
+    const unset = loadConfig({});
+
+    // Assess
+    expect(set).toMatchObject({
+      delimiter: ';',
+      encoding: 'windows-1252',
+      idColumn: 'sku',
+      requireIdColumn: true,
+    });
+    expect(unset).toMatchObject({ idColumn: 'id', requireIdColumn: false });
+    expect([unset.delimiter, unset.encoding]).toEqual([undefined, undefined]);
+    // A lone tab is the delimiter, not blank space; so are `tab` and `\t`.
+    for (const tab of ['\t', 'tab', '\\t']) expect(loadConfig({ EMBED_DELIMITER: tab }).delimiter).toBe('\t');
+  });
+
   it('runs offline with neither an endpoint nor a token', () => {
     // Act
     const config = loadConfig({});
@@ -124,6 +146,14 @@ describe('Function: loadConfig', () => {
     [
       { INPUT_PREFIX: 'output/in' },
       'Expected `INPUT_PREFIX` (output/in/) not to lie inside `OUTPUT_PREFIX` (output/)',
+    ],
+    [
+      { EMBED_DELIMITER: ':' },
+      'Expected `EMBED_DELIMITER` to be one of , ; tab | (or comma, semicolon, pipe), got ":"',
+    ],
+    [
+      { EMBED_ENCODING: 'utf-32' },
+      'Expected `EMBED_ENCODING` to be one of utf-8, utf-16le, utf-16be, windows-1252, latin1, got "utf-32"',
     ],
     [{ EMBED_KEEP_COLUMNS: 'text' }, 'Expected `EMBED_KEEP_COLUMNS` not to repeat the text or id column'],
     [{ EMBEDDINGS_MODEL: 'BAAI/bge-m3' }, 'EMBEDDINGS_MODEL BAAI/bge-m3 needs an endpoint'],

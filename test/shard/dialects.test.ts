@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { OFFLINE_MODEL } from '../../lambda/embed/featureHash.ts';
-import { InputError } from '../../lambda/errors.ts';
+import { ConfigError, InputError } from '../../lambda/errors.ts';
 import { resolveJobOptions } from '../../lambda/resolveJobOptions.ts';
 import { planLargeFile } from '../../lambda/shard/planLargeFile.ts';
 import { LocalStore } from '../../lambda/store/LocalStore.ts';
@@ -17,13 +17,13 @@ useTempDir((dir) => {
 }, 'embed-batch-shard-dialects-');
 
 /** Plans fixtures/<name> for the distributed path, which reads UTF-8 with commas only. */
-async function planFixture(name: string): Promise<unknown> {
+async function planFixture(name: string, options = job): Promise<unknown> {
   const file = path.join(root, name);
   await store.put(file, fixtureBytes(name));
   return planLargeFile(
     file,
     path.join(root, 'out'),
-    { shardBytes: 64, job, model: OFFLINE_MODEL, endpoint: 'offline' },
+    { shardBytes: 64, job: options, model: OFFLINE_MODEL, endpoint: 'offline' },
     { store },
   );
 }
@@ -39,6 +39,28 @@ describe('Function: planLargeFile (dialects it does not read)', () => {
 
     // Assess
     await expect(act).rejects.toThrow(InputError);
+    await expect(act).rejects.toThrow(message);
+  });
+
+  it.each([
+    [
+      { encoding: 'cp1252' },
+      'semicolon-cp1252.csv: the distributed path reads UTF-8 only, and this job reads windows-1252: embed it inline',
+    ],
+    [
+      { delimiter: ';' },
+      'semicolon.csv: the distributed path reads comma-separated CSV only, and this job reads ";": embed it inline',
+    ],
+  ])('refuses a job set to read %j, which the shards would not read as set', async (setting, message) => {
+    // Prepare
+    const options = resolveJobOptions({ model: OFFLINE_MODEL, ...setting });
+    const name = message.slice(0, message.indexOf(':'));
+
+    // Act
+    const act = planFixture(name, options);
+
+    // Assess
+    await expect(act).rejects.toThrow(ConfigError);
     await expect(act).rejects.toThrow(message);
   });
 });

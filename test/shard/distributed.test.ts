@@ -7,10 +7,10 @@ import { runJob } from '../../lambda/pipeline.ts';
 import { resolveJobOptions } from '../../lambda/resolveJobOptions.ts';
 import { startLocalServer } from '../../lambda/serve/startLocalServer.ts';
 import type { LocalServer } from '../../lambda/serve/types.ts';
-import type { ShardTask } from '../../lambda/shard/ShardPlan.ts';
+import type { ShardPlan, ShardTask } from '../../lambda/shard/ShardPlan.ts';
 import { S3Store } from '../../lambda/store/S3Store.ts';
 import { lambdaContext } from '../helpers/events.ts';
-import { type OutputFolderContents, readOutputFolder } from '../helpers/readOutput.ts';
+import { type OutputFolderContents, parquetColumnTypes, readOutputFolder } from '../helpers/readOutput.ts';
 import { downloadOutputFolder } from '../helpers/s3Output.ts';
 import { type LocalS3, startLocalS3 } from '../helpers/s3Server.ts';
 import { type CapturedOutput, captureOutput } from '../lambda/captureOutput.ts';
@@ -104,8 +104,8 @@ describe('Integration: planner -> concurrent shard workers -> finaliser (local S
   }
 
   /** The reference: one `runJob` of the whole file, as the inline handler runs it. */
-  async function runSingle(sourceUri: string, outputDir: string) {
-    const config = loadConfig({ ...env, EMBEDDINGS_BASE_URL: server.url });
+  async function runSingle(sourceUri: string, outputDir: string, extra: Record<string, string> = {}) {
+    const config = loadConfig({ ...env, EMBEDDINGS_BASE_URL: server.url, ...extra });
     // As createHandler resolves them.
     const options = resolveJobOptions({
       model: config.model,
@@ -133,8 +133,12 @@ describe('Integration: planner -> concurrent shard workers -> finaliser (local S
   }
 
   /** What Step Functions does: plan, read the shard list as the ItemReader would, all workers at once, finalise. */
-  async function runDistributed(key: string, { etag, size }: { etag: string; size: number }) {
-    const handlers = newShardHandlers();
+  async function runDistributed(
+    key: string,
+    { etag, size }: { etag: string; size: number },
+    extra: Record<string, string> = {},
+  ) {
+    const handlers = newShardHandlers(extra);
     const summary = await handlers.plan({ bucket: BUCKET, key, etag, size }, lambdaContext());
     const reader = summary.itemReader;
     if (reader === undefined) throw new Error('no ItemReader location in the plan summary');
@@ -193,6 +197,73 @@ describe('Integration: planner -> concurrent shard workers -> finaliser (local S
     );
     expect(await s3.listKeys(BUCKET, `output/big/${name}/_shards/`)).toEqual([]);
     expect(distributed.usage.outputs).toEqual(distributed.manifest.parts);
+  });
+
+  it('writes one schema in every shard: the planner types the JSONL fields once, as the first records show them', async () => {
+    // Prepare: prices in the first 120 records only, then nulls and one that is no number; shards of ~30 records
+    const lines = Array.from({ length: ROWS }, (_, n) => {
+      const i = n + 1;
+      return JSON.stringify({
+        id: `k-${i}`,
+        text: `Zeile ${i}: typed fields`,
+        price: i <= 120 ? i * 1.5 : i === 200 ? 'n/a' : null,
+        active: i % 3 === 0,
+        tags: i % 4 === 0 ? [] : [`t${i % 5}`, i],
+      });
+    });
+    const key = 'input/typed/fields.jsonl';
+    const { etag, size } = await s3.putObject(BUCKET, key, `${lines.join('\n')}\n`);
+    const extra = { EMBED_KEEP_COLUMNS: 'price,active,tags' };
+    await runSingle(`s3://${BUCKET}/${key}`, `s3://${BUCKET}/reference/typed/`, extra);
+    const handlers = newShardHandlers(extra);
+
+    // Act
+    const summary = await handlers.plan({ bucket: BUCKET, key, etag, size }, lambdaContext());
+    const plan = JSON.parse(
+      new TextDecoder().decode(await s3.getBytes(BUCKET, 'output/typed/fields.jsonl/_shards/plan.json')),
+    ) as ShardPlan;
+    const items = JSON.parse(
+      new TextDecoder().decode(await s3.getBytes(BUCKET, summary.itemReader?.key ?? '')),
+    ) as ShardTask[];
+    await Promise.all(items.map((item) => handlers.shard(item, lambdaContext())));
+    await handlers.finalise(summary, lambdaContext());
+
+    // Assess: every part, also those of shards that never saw a price, has the typed schema
+    expect(plan.job.keepColumns).toEqual(['price:number', 'active:boolean', 'tags:list']);
+    expect(items.length).toBeGreaterThanOrEqual(5);
+    const { dir, files } = await downloadOutputFolder(s3, BUCKET, 'output/typed/fields.jsonl/');
+    tempDirs.push(dir);
+    const parts = files.filter((file) => file.startsWith('part-'));
+    expect(parts.length).toBeGreaterThanOrEqual(items.length);
+    for (const part of parts) {
+      expect(await parquetColumnTypes(`${dir}/${part}`), part).toMatchObject({
+        price: 'DOUBLE',
+        active: 'BOOLEAN',
+        tags: 'VARCHAR[]',
+      });
+    }
+    const distributed = await readOutputFolder(dir);
+    const reference = await readOutput('reference/typed/');
+    expect(distributed.rows).toEqual(reference.rows);
+    expect(distributed.rows.find((row) => row.id === 'k-8')).toMatchObject({
+      price: 12,
+      active: false,
+      tags: [],
+    });
+    expect(distributed.rows.find((row) => row.id === 'k-300')).toMatchObject({
+      price: null,
+      active: true,
+      tags: [],
+    });
+    expect(distributed.errors).toEqual([
+      {
+        record: 200,
+        line: 200,
+        id: 'k-200',
+        reason: 'record 200 (line 200), column "price": expected a number, got "n/a"',
+      },
+    ]);
+    expect(distributed.errors).toEqual(reference.errors);
   });
 
   it('reruns idempotently: a retried shard is not embedded again, a rerun finaliser keeps the manifest', async () => {

@@ -23,6 +23,12 @@ import { type CapturedOutput, captureOutput } from '../lambda/captureOutput.ts';
 const BUCKET = 'embed-batch-routing';
 const STATE_MACHINE = 'arn:aws:states:eu-central-1:123456789012:stateMachine:EmbedBatchLargeFiles';
 
+function jsonl(rows: number): string {
+  return Array.from({ length: rows }, (_, i) =>
+    JSON.stringify({ id: `r-${i}`, text: `row number ${i}` }),
+  ).join('\n');
+}
+
 function csv(rows: number): string {
   return `id,text\n${Array.from({ length: rows }, (_, i) => `r-${i},row number ${i} of a file`).join('\n')}\n`;
 }
@@ -200,9 +206,9 @@ describe('Function: handler (routing large files)', () => {
   });
 
   /** Offline embedder; objects over 2 000 bytes count as large. */
-  function newHandler(startLargeFileRun?: LargeFileRunStarter) {
+  function newHandler(startLargeFileRun?: LargeFileRunStarter, env: Record<string, string> = {}) {
     return createHandler({
-      config: loadConfig({ LARGE_FILE_BYTES: '2000', STATE_MACHINE_ARN: STATE_MACHINE }),
+      config: loadConfig({ LARGE_FILE_BYTES: '2000', STATE_MACHINE_ARN: STATE_MACHINE, ...env }),
       store: new S3Store(s3.client),
       readSecret: async () => '',
       startLargeFileRun,
@@ -293,23 +299,43 @@ describe('Function: handler (routing large files)', () => {
       csv(400).replaceAll(',', ';'),
     ],
     ['a large TSV', 'input/inline/large.tsv', csv(400).replaceAll(',', '\t')],
-  ])('embeds %s inline', async (_case, key, body) => {
-    // Prepare
-    const { etag, size } = await s3.putObject(BUCKET, key, body);
-    const { start, calls } = recordingStarter();
+    [
+      'a large JSONL file in UTF-16 (the shards read UTF-8 only)',
+      'input/inline/utf16.jsonl',
+      Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(jsonl(200), 'utf16le')]),
+    ],
+    [
+      'a large CSV of a job set to EMBED_ENCODING=windows-1252',
+      'input/inline/cp1252.csv',
+      csv(400),
+      { EMBED_ENCODING: 'windows-1252' },
+    ],
+    [
+      'a large CSV of a job set to EMBED_DELIMITER=; ',
+      'input/inline/set-semicolon.csv',
+      csv(400).replaceAll(',', ';'),
+      { EMBED_DELIMITER: ';' },
+    ],
+  ] as [string, string, string | Buffer, Record<string, string>?][])(
+    'embeds %s inline',
+    async (_case, key, body, env = {}) => {
+      // Prepare
+      const { etag, size } = await s3.putObject(BUCKET, key, body);
+      const { start, calls } = recordingStarter();
 
-    // Act
-    const response = await newHandler(start)(
-      sqsEvent(sqsS3Message([{ bucket: BUCKET, key, etag, size }])),
-      lambdaContext(),
-    );
+      // Act
+      const response = await newHandler(start, env)(
+        sqsEvent(sqsS3Message([{ bucket: BUCKET, key, etag, size }])),
+        lambdaContext(),
+      );
 
-    // Assess
-    expect(failures(response)).toEqual([]);
-    expect(calls).toEqual([]);
-    const folder = `output/${key.slice('input/'.length)}/`;
-    expect(await s3.getBytes(BUCKET, `${folder}manifest.json`)).toBeDefined();
-  });
+      // Assess
+      expect(failures(response)).toEqual([]);
+      expect(calls).toEqual([]);
+      const folder = `output/${key.slice('input/'.length)}/`;
+      expect(await s3.getBytes(BUCKET, `${folder}manifest.json`)).toBeDefined();
+    },
+  );
 
   it('embeds a large object inline when no state machine is configured', async () => {
     // Prepare
