@@ -2,14 +2,14 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DEFAULT_MAX_OPEN, runAdmitted, weightOfBytes } from '../batch/runAdmitted.ts';
+import { DEFAULT_MAX_OPEN } from '../batch/runAdmitted.ts';
 import { RATE_BUDGET_MAX_ATTEMPTS, rateBudgetOn } from '../budget/DynamoRateBudget.ts';
 import { createEmbedder } from '../embed/createEmbedder.ts';
 import type { BatchEmbedder } from '../embed/types.ts';
-import { ConfigError, EmbedBatchError, isFatalForJob, JobInterruptedError } from '../errors.ts';
-import { packerFor, runJob } from '../pipeline.ts';
+import { ConfigError, EmbedBatchError, isFatalForJob, type JobInterruptedError } from '../errors.ts';
 import type { JobOptions } from '../pipelineTypes.ts';
 import { exceedsMaxRejected, resolveJobOptions } from '../resolveJobOptions.ts';
+import { runFiles } from '../runFiles.ts';
 import type { ObjectStore } from '../store/ObjectStore.ts';
 import { isS3Uri, joinUri } from '../store/uri.ts';
 import type { OutputFormat } from '../types.ts';
@@ -224,67 +224,52 @@ export async function runPlanned(
   io: Io,
 ): Promise<PlannedOutcome> {
   const signals = setup.signals;
-  const ports = {
-    store: setup.store,
-    embedder: setup.embedder,
-    model: setup.endpoint.model,
-    endpoint: setup.endpoint.baseUrl ?? 'offline',
-    stop: signals?.stop,
-    signal: signals?.abort,
-    onNotice: (message: string) => io.stderr(`embed-batch: ${message}`),
-  };
-  const packer = packerFor(setup.options, ports);
   const progress = new FilesProgress(
     planned.length === 1 ? (planned[0]?.sourceUri ?? '') : undefined,
     planned.length,
   );
   let failed = 0;
   let completed = 0;
-  let fatal: unknown;
-  const interrupted: { sourceUri: string; error: JobInterruptedError }[] = [];
-
-  const started = await runAdmitted(
-    planned,
-    {
-      weight: (input) => weightOfBytes(input.bytes),
-      maxOpen: setup.filesAtOnce,
-      halted: () => fatal !== undefined || signals?.stop.aborted === true,
+  let fatalShown = false;
+  const { outcomes } = await runFiles(planned, {
+    job: setup.options,
+    ports: {
+      store: setup.store,
+      embedder: setup.embedder,
+      model: setup.endpoint.model,
+      endpoint: setup.endpoint.baseUrl ?? 'offline',
+      stop: signals?.stop,
+      signal: signals?.abort,
+      onNotice: (message: string) => io.stderr(`embed-batch: ${message}`),
     },
-    async ({ sourceUri, outputDir }, n) => {
-      try {
-        const { usage } = await runJob(sourceUri, outputDir, setup.options, {
-          ...ports,
-          packer,
-          onProgress: (p) => progress.update(n, p),
-        });
-        progress.fileDone();
+    filesAtOnce: setup.filesAtOnce,
+    onProgress: (n, p) => progress.update(n, p),
+    onFileEnd: async (outcome) => {
+      progress.fileDone();
+      const { sourceUri, outputDir } = outcome.task;
+      if (outcome.status === 'done') {
         completed++;
-        const { rows, requests, tokens, timing } = usage;
+        const { rows, requests, tokens, timing } = outcome.usage;
         io.stdout(
           `${sourceUri} -> ${outputDir} (${rows.embedded} rows embedded, ${rows.rejected} rejected, ${rows.deduplicated} deduplicated, ${rows.reused} reused; ${requests.sent} requests, ${requests.retried} retried; ${tokens.total} tokens; ${(timing.duration_ms / 1000).toFixed(1)} s)`,
         );
         // The output is complete and stays; the status says the job did not do what it was for.
-        const unmet = await unmetExpectation(usage, outputDir, setup);
+        const unmet = await unmetExpectation(outcome.usage, outputDir, setup);
         if (unmet !== undefined) {
           failed++;
           io.stderr(errorLine(new EmbedBatchError(unmet), sourceUri));
         }
-      } catch (error) {
-        progress.fileDone();
-        if (error instanceof JobInterruptedError) {
-          interrupted.push({ sourceUri, error });
-          return;
-        }
+      } else if (outcome.status === 'failed') {
         failed++;
         // One line for the error that stopped the command; the files it stopped with it say nothing more.
-        if (isFatalForJob(error)) {
-          if (fatal !== undefined) return;
-          fatal = error;
+        if (isFatalForJob(outcome.error)) {
+          if (fatalShown) return;
+          fatalShown = true;
         }
-        io.stderr(errorLine(error, sourceUri));
+        io.stderr(errorLine(outcome.error, sourceUri));
       }
     },
-  );
+  });
   progress.end();
   if (planned.length > 1) {
     // Per-file reports count a shared request in each file; the command's own count is the bill.
@@ -293,12 +278,16 @@ export async function runPlanned(
       `embed-batch: ${planned.length} files, ${completed} completed: ${requests.sent} requests (${requests.retried} retried), ${tokens.total} tokens in all`,
     );
   }
-  if (fatal !== undefined) failed += planned.length - started;
-  if (interrupted.length > 0 || (signals?.stop.aborted && started < planned.length)) {
-    io.stderr(interruptionLine(interrupted, planned.length - started));
+  const interrupted = outcomes.flatMap((o) =>
+    o.status === 'interrupted' ? [{ sourceUri: o.task.sourceUri, error: o.error }] : [],
+  );
+  const notStarted = outcomes.filter((o) => o.status === 'not-started').length;
+  if (interrupted.length > 0 || (signals?.stop.aborted && notStarted > 0)) {
+    io.stderr(interruptionLine(interrupted, notStarted));
     return { failed, interrupted: signals?.exitStatus ?? 130 };
   }
-  return { failed };
+  // Files an error that fails every file kept from starting failed too.
+  return { failed: failed + notStarted };
 }
 
 /** What a stopped command says: where the one file stood, or how many files remain. */
