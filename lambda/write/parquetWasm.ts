@@ -15,6 +15,7 @@ import {
   Compression,
   EnabledStatistics,
   Encoding,
+  ParquetFile,
   readParquet,
   Table,
   WriterPropertiesBuilder,
@@ -87,4 +88,26 @@ export function encodeParquet(arrowIpcStream: Uint8Array, options: ParquetEncode
  */
 export function decodeParquet(parquet: Uint8Array): Uint8Array {
   return readParquet(parquet).intoIPCStream();
+}
+
+/**
+ * Decodes some columns of some row groups of a Parquet file into one Arrow IPC
+ * stream. Only the asked-for column chunks are read from `file` (a Blob is
+ * read by range), which is what makes this cheap for a few rows of a large
+ * part; the synchronous `readParquet` decodes every column whatever it is told.
+ *
+ * @param columns Top-level column names.
+ */
+export async function decodeParquetColumns(
+  file: Blob,
+  rowGroups: readonly number[],
+  columns: readonly string[],
+): Promise<Uint8Array> {
+  const parquet = await ParquetFile.fromFile(file);
+  try {
+    const table = await parquet.read({ rowGroups: [...rowGroups], columns: [...columns] });
+    return table.intoIPCStream();
+  } finally {
+    parquet.free();
+  }
 }
