@@ -1,8 +1,9 @@
-import { BatchBuilder } from './batch/BatchBuilder.ts';
-import { VectorCache } from './batch/VectorCache.ts';
+import { BatchBuilder, maxRecordsPerEntry as entryCap } from './batch/BatchBuilder.ts';
+import { DEDUP_ENTRIES_BEFORE_DIMENSIONS, dedupEntriesFor, VectorCache } from './batch/VectorCache.ts';
 import type { BatchEmbedder, BatchEmbedding } from './embed/types.ts';
 import { InputError, isFatalForJob, JobInterruptedError } from './errors.ts';
 import type { JobOptions, JobPorts, JobProgress, JobResult } from './pipelineTypes.ts';
+import { findPlan, planBindingOf, STALE_PLAN } from './plan/PlanEstimate.ts';
 import { detectFormat } from './read/detectFormat.ts';
 import { ReadPosition } from './read/ReadPosition.ts';
 import { readRecords } from './read/readRecords.ts';
@@ -34,10 +35,6 @@ import { outputKeyProblem, PARTIAL_SUFFIX, scratchPartName, scratchUri } from '.
 import { defaultRowsPerPart, PartWriter, type PartWriterOptions, partFileName } from './write/PartWriter.ts';
 import { buildUsageReport, type UsageReport } from './write/UsageReport.ts';
 import { expectedDimensions, writeEmptyPart } from './write/writeEmptyPart.ts';
-
-/** Vectors kept for deduplication, in bytes; the entry count follows from the dimensions. */
-const DEDUP_CACHE_BYTES = 64 * 1024 * 1024;
-const DEDUP_ENTRIES_BEFORE_DIMENSIONS = 16_384;
 
 /** How often a job commits its progress, unless `JobOptions.checkpointIntervalMs` says otherwise. */
 export const DEFAULT_CHECKPOINT_INTERVAL_MS = 10_000;
@@ -170,6 +167,9 @@ export async function runJob(
     );
 
     const finishedAt = now();
+    // Where `plan` ran first for exactly this job, usage.json carries its estimate beside the bill.
+    const planned = await findPlan(store, outputDir, planBindingOf(head, model, options, manifest));
+    if (planned.found === 'stale') ports.onNotice?.(`${sourceUri}: ${STALE_PLAN}`);
     const report = buildUsageReport({
       source: opened.info.etag === undefined ? { ...opened.info, etag: head.etag } : opened.info,
       format: gzip ? `${format}+gzip` : format,
@@ -182,6 +182,7 @@ export async function runJob(
       startedAt,
       finishedAt,
       outputs: embedded.outputs,
+      estimate: planned.found === 'current' ? planned.estimate : undefined,
     });
     // Bytes are the whole file's, also when this attempt read only the rest of it.
     const usage: UsageReport = {
@@ -472,7 +473,7 @@ export async function embedRecordsToParts(
         if (!(pending.source instanceof Float32Array)) cache.replace(pending.hash, pending.source, vector);
         if (!parts) {
           dimensions = vector.length;
-          cache.resize(Math.max(1_000, Math.floor(DEDUP_CACHE_BYTES / (dimensions * 4))));
+          cache.resize(dedupEntriesFor(dimensions));
           parts = newParts(dimensions);
         }
         await parts.add({ record: pending.record, contentHash: pending.hash, vector });
@@ -526,7 +527,7 @@ export async function embedRecordsToParts(
     });
     let builder = new BatchBuilder(limits());
     // Records that need no request (duplicates, reused, rejected) still wait in an entry; cap it so memory stays flat.
-    const maxRecordsPerEntry = Math.max(1_024, options.batchSize * 4);
+    const maxRecordsPerEntry = entryCap(options.batchSize);
     let entry = newEntry();
     const flush = async (): Promise<void> => {
       entry.unit.texts.push(...builder.take());
