@@ -110,7 +110,7 @@ export async function planCommand(argv: readonly string[], io: Io): Promise<numb
     concurrency: options.concurrency,
     latencyMs,
   };
-  const price = priceFor(endpoint.model, priceFlag);
+  const price = priceFor(endpoint.model, priceFlag, endpoint.offline);
   const packer = new RequestPacker(
     { maxInputs: options.batchSize, maxTokens: options.maxBatchTokens, maxBytes: options.maxBatchBytes },
     options.batchSize,

@@ -85,7 +85,7 @@ export function renderPlanTable(plan: CommandPlan): string[] {
   const r = plan.rate;
   out.push(
     '',
-    `${plan.model} at ${plan.endpoint}; up to ${count(plan.batch.size)} inputs, ${count(plan.batch.maxTokens)} estimated tokens and ${count(plan.batch.maxBytes)} bytes per request; ${RUN_PACKING === 'per-file' ? 'each file its own requests (as the run packs them now)' : 'requests packed across files'}.`,
+    `${plan.offline ? `${plan.model} (the offline embedder)` : `${plan.model} at ${plan.endpoint}`}; up to ${count(plan.batch.size)} inputs, ${count(plan.batch.maxTokens)} estimated tokens and ${count(plan.batch.maxBytes)} bytes per request; ${RUN_PACKING === 'per-file' ? 'each file its own requests (as the run packs them now)' : 'requests packed across files'}.`,
   );
   if (plan.offline) {
     out.push('Time: the offline embedder runs on this machine (no endpoint, no rate to wait for).');
@@ -102,7 +102,9 @@ export function renderPlanTable(plan: CommandPlan): string[] {
     ];
     out.push(`Time: about ${duration(t.time.seconds)}, bound by ${t.time.bound} (${parts.join('; ')}).`);
   }
-  if (plan.price === undefined) {
+  if (plan.offline) {
+    out.push('Cost: nothing (the offline embedder runs in this process).');
+  } else if (plan.price === undefined) {
     out.push(
       `Cost: unknown: no built-in price for ${plan.model} (see the README); give --price-per-million-tokens.`,
     );

@@ -31,11 +31,13 @@ export const PRICE_TABLE: Readonly<Record<string, PriceEntry>> = Object.freeze({
 
 /**
  * The price to cost a job at: the flag, else the table, else undefined. The
- * offline embedder runs on this machine and bills nothing.
+ * in-process offline embedder (`offline`: no endpoint at all) bills nothing.
  */
-export function priceFor(model: string, flag: number | undefined): Price | undefined {
+export function priceFor(model: string, flag: number | undefined, offline = false): Price | undefined {
   if (flag !== undefined) return { perMillionTokens: flag, source: '--price-per-million-tokens' };
-  if (model === OFFLINE_MODEL) return { perMillionTokens: 0, source: 'the offline embedder runs locally' };
+  if (offline && model === OFFLINE_MODEL) {
+    return { perMillionTokens: 0, source: 'the offline embedder runs in this process' };
+  }
   const entry = Object.hasOwn(PRICE_TABLE, model) ? PRICE_TABLE[model] : undefined;
   if (entry === undefined) return undefined;
   return {
