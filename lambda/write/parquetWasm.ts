@@ -90,24 +90,29 @@ export function decodeParquet(parquet: Uint8Array): Uint8Array {
   return readParquet(parquet).intoIPCStream();
 }
 
+/** A Parquet file opened for reading some columns of some row groups (see {@link openParquetColumns}). */
+export interface ParquetColumnsReader {
+  /** The columns (top-level names) of the row groups, decoded into one Arrow IPC stream (for `tableFromIPC`). */
+  read(rowGroups: readonly number[], columns: readonly string[]): Promise<Uint8Array>;
+  /** Frees the reader's wasm memory. */
+  close(): void;
+}
+
 /**
- * Decodes some columns of some row groups of a Parquet file into one Arrow IPC
- * stream. Only the asked-for column chunks are read from `file` (a Blob is
- * read by range), which is what makes this cheap for a few rows of a large
- * part; the synchronous `readParquet` decodes every column whatever it is told.
- *
- * @param columns Top-level column names.
+ * Opens a Parquet file for reading only some column chunks of it: `file` (a
+ * Blob) is read by range, so a few rows of a large part cost the chunks that
+ * hold them, not the file. The synchronous `readParquet` decodes every column
+ * whatever it is told.
  */
-export async function decodeParquetColumns(
-  file: Blob,
-  rowGroups: readonly number[],
-  columns: readonly string[],
-): Promise<Uint8Array> {
+export async function openParquetColumns(file: Blob): Promise<ParquetColumnsReader> {
   const parquet = await ParquetFile.fromFile(file);
-  try {
-    const table = await parquet.read({ rowGroups: [...rowGroups], columns: [...columns] });
-    return table.intoIPCStream();
-  } finally {
-    parquet.free();
-  }
+  return {
+    async read(rowGroups, columns) {
+      const table = await parquet.read({ rowGroups: [...rowGroups], columns: [...columns] });
+      return table.intoIPCStream();
+    },
+    close() {
+      parquet.free();
+    },
+  };
 }

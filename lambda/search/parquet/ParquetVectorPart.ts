@@ -2,7 +2,7 @@ import { tableFromIPC } from 'apache-arrow';
 import { InputError } from '../../errors.ts';
 import type { ObjectStore } from '../../store/ObjectStore.ts';
 import { METADATA_KEYS } from '../../write/buildEmbeddingTable.ts';
-import { decodeParquetColumns } from '../../write/parquetWasm.ts';
+import { openParquetColumns } from '../../write/parquetWasm.ts';
 import { blobOf, readRange } from '../readBytes.ts';
 import {
   plainValue,
@@ -61,28 +61,32 @@ export async function openParquetPart(store: ObjectStore, uri: string): Promise<
         if (chunk === undefined) throw new InputError(`${uri}: row group ${group} has no embedding column`);
         const expected = rowGroup.rows * dimensions;
         if (floats.length < expected) floats = new Float32Array(expected);
-        const chunkBytes = await read(chunk.start, chunk.compressedBytes);
+        const bytes = await read(chunk.start, chunk.compressedBytes);
         const values =
-          decodeFloatChunk(chunkBytes, chunk, levels, expected, floats, zstd) ??
+          decodeFloatChunk(bytes, chunk, levels, expected, floats, zstd) ??
           (await decodeGeneric(await blob(), group, expected, uri));
         yield { group, rows: rowGroup.rows, values, offset: 0 };
       }
     },
     async columnsOf(rows: readonly RowAddress[]): Promise<RowColumns[]> {
       const wanted = topColumns.filter((name) => !UNRETURNED_COLUMNS.has(name));
-      const byGroup = new Map<number, RowColumns[]>();
-      for (const group of new Set(rows.map((r) => r.group))) {
-        const table = tableFromIPC(await decodeParquetColumns(await blob(), [group], wanted));
-        const columns = table.schema.fields.map((field) => field.name);
-        const decoded: RowColumns[] = [];
-        for (let row = 0; row < table.numRows; row++) {
-          const cells: Record<string, unknown> = {};
-          for (const name of columns) cells[name] = plainValue(table.getChild(name)?.get(row));
-          decoded.push(cells);
+      const reader = await openParquetColumns(await blob());
+      try {
+        const found = new Map<RowAddress, RowColumns>();
+        for (const group of new Set(rows.map((r) => r.group))) {
+          const table = tableFromIPC(await reader.read([group], wanted));
+          const names = table.schema.fields.map((field) => field.name);
+          // Only the asked-for rows become objects; the row group has thousands.
+          for (const address of rows.filter((r) => r.group === group)) {
+            const cells: Record<string, unknown> = {};
+            for (const name of names) cells[name] = plainValue(table.getChild(name)?.get(address.row));
+            found.set(address, cells);
+          }
         }
-        byGroup.set(group, decoded);
+        return rows.map((address) => found.get(address) ?? {});
+      } finally {
+        reader.close();
       }
-      return rows.map(({ group, row }) => byGroup.get(group)?.[row] ?? {});
     },
   };
 }
@@ -125,7 +129,14 @@ async function decodeGeneric(
   expected: number,
   uri: string,
 ): Promise<Float32Array> {
-  const table = tableFromIPC(await decodeParquetColumns(file, [group], ['embedding']));
+  const reader = await openParquetColumns(file);
+  let ipc: Uint8Array;
+  try {
+    ipc = await reader.read([group], ['embedding']);
+  } finally {
+    reader.close();
+  }
+  const table = tableFromIPC(ipc);
   const out = new Float32Array(expected);
   let at = 0;
   for (const batch of table.batches) {
