@@ -143,7 +143,7 @@ try {
       ? []
       : ([
           [
-            `search before ($path.relative(process.cwd(), before)), Parquet parts`,
+            `search before (${path.relative(process.cwd(), before)}), Parquet parts`,
             () => oldSearch(before, main.parquet),
           ],
         ] as [string, () => Promise<Sample>][])),

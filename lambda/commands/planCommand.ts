@@ -210,7 +210,7 @@ export async function planCommand(argv: readonly string[], io: Io): Promise<numb
     },
   };
   if (setup.extra.json === true) io.stdout(JSON.stringify(planJson(plan), null, 2));
-  else for (const line of renderPlanTable(plan)) io.stdout(line);
+  else for (const line of renderPlanTable(plan, io.cwd)) io.stdout(line);
   for (const f of files)
     if (f.error !== undefined) io.stderr(`embed-batch: ${f.source}: the run would fail: ${f.error}`);
   return files.some((f) => f.error !== undefined) ? 1 : 0;

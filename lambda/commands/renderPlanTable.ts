@@ -1,5 +1,7 @@
+import path from 'node:path';
 import type { TimeEstimate } from '../plan/estimateSeconds.ts';
 import { RUN_PACKING } from '../plan/RequestPacker.ts';
+import { isS3Uri } from '../store/uri.ts';
 import type { CommandPlan } from './planCommand.ts';
 
 /** 41200 -> `41,200`. */
@@ -29,8 +31,15 @@ function time(estimate: TimeEstimate | undefined, offline: boolean): string {
   return estimate === undefined ? '' : duration(estimate.seconds);
 }
 
+/** A local path below `cwd` as a relative one (shorter in a table); anything else as it is. */
+function shown(uri: string, cwd: string): string {
+  if (isS3Uri(uri)) return uri;
+  const relative = path.relative(cwd, uri);
+  return relative !== '' && !relative.startsWith('..') && !path.isAbsolute(relative) ? relative : uri;
+}
+
 /** The human form of a plan: a table per file and in total, then what the figures assume. */
-export function renderPlanTable(plan: CommandPlan): string[] {
+export function renderPlanTable(plan: CommandPlan, cwd: string): string[] {
   const header = [
     'file',
     'rows',
@@ -45,9 +54,9 @@ export function renderPlanTable(plan: CommandPlan): string[] {
   ];
   const rows: string[][] = plan.files.map((f) =>
     f.counts === undefined
-      ? [f.source, 'fails', '', '', '', '', '', '', '', '']
+      ? [shown(f.source, cwd), 'fails', '', '', '', '', '', '', '', '']
       : [
-          f.source,
+          shown(f.source, cwd),
           count(f.counts.rows),
           count(f.counts.rejected),
           count(f.counts.duplicates),

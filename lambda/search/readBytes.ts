@@ -2,16 +2,18 @@ import type { ObjectStore } from '../store/ObjectStore.ts';
 
 /**
  * A byte range of an object, in one buffer: one positioned read where the
- * store has it (local files), else a ranged `get` collected.
+ * store has it (local files; into `into` when large enough), else a ranged
+ * `get` collected.
  */
 export async function readRange(
   store: ObjectStore,
   uri: string,
   start: number,
   length: number,
+  into?: Uint8Array,
 ): Promise<Uint8Array> {
   if (length <= 0) return new Uint8Array(0);
-  if (store.readRange !== undefined) return store.readRange(uri, start, length);
+  if (store.readRange !== undefined) return store.readRange(uri, start, length, into);
   return collect((await store.get(uri, { start, end: start + length - 1 })).body, length);
 }
 

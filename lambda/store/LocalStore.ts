@@ -70,7 +70,7 @@ export class LocalStore implements ObjectStore {
     }
   }
 
-  async readRange(uri: string, start: number, length: number): Promise<Uint8Array> {
+  async readRange(uri: string, start: number, length: number, into?: Uint8Array): Promise<Uint8Array> {
     validateRange(uri, { start, end: start + Math.max(length, 1) - 1 });
     let handle: FileHandle;
     try {
@@ -79,7 +79,10 @@ export class LocalStore implements ObjectStore {
       throw notReadable(uri, error);
     }
     try {
-      const out = Buffer.allocUnsafe(length);
+      const out =
+        into !== undefined && into.byteLength >= length
+          ? into.subarray(0, length)
+          : Buffer.allocUnsafe(length);
       let filled = 0;
       while (filled < length) {
         const { bytesRead } = await handle.read(out, filled, length - filled, start + filled);

@@ -96,9 +96,9 @@ export class RoutingStore implements ObjectStore {
   }
 
   /** The routed store's positioned read, or a ranged `get` where it has none (S3). */
-  async readRange(uri: string, start: number, length: number): Promise<Uint8Array> {
+  async readRange(uri: string, start: number, length: number, into?: Uint8Array): Promise<Uint8Array> {
     const store = this.storeFor(uri);
-    if (store.readRange !== undefined) return store.readRange(uri, start, length);
+    if (store.readRange !== undefined) return store.readRange(uri, start, length, into);
     const chunks: Uint8Array[] = [];
     if (length > 0)
       for await (const chunk of (await store.get(uri, { start, end: start + length - 1 })).body)

@@ -13,7 +13,13 @@ import {
   type VectorPart,
 } from '../VectorPart.ts';
 import { decodeFloatChunk } from './decodeFloatChunk.ts';
-import { FOOTER_TAIL_BYTES, footerLength, type ParquetFooter, parseFooter } from './ParquetFooter.ts';
+import {
+  type ColumnChunkInfo,
+  FOOTER_TAIL_BYTES,
+  footerLength,
+  type ParquetFooter,
+  parseFooter,
+} from './ParquetFooter.ts';
 import { zstdDecompressor } from './zstdDecompressor.ts';
 
 /** Bytes read from the end at first: the footer of an embed-batch part is a few KB. */
@@ -31,7 +37,7 @@ export async function openParquetPart(store: ObjectStore, uri: string): Promise<
   const size = (await store.head(uri))?.bytes;
   if (size === undefined) throw new InputError(`no such file or object: ${uri}`);
   // One positioned read per range locally, a ranged GET on S3.
-  const read: RangeRead = (start, length) => readRange(store, uri, start, length);
+  const read: RangeRead = (start, length, into) => readRange(store, uri, start, length, into);
   const footer = await readFooter(read, uri, size);
   const leaf = [...footer.leaves.keys()].find((path) => EMBEDDING_LEAF.test(path));
   const levels = leaf === undefined ? undefined : footer.leaves.get(leaf);
@@ -53,19 +59,40 @@ export async function openParquetPart(store: ObjectStore, uri: string): Promise<
     rows: footer.rows,
     async *batches(): AsyncGenerator<VectorBatch> {
       const zstd = await zstdDecompressor();
+      const groups = footer.rowGroups
+        .map((rowGroup, group) => ({
+          group,
+          rows: rowGroup.rows,
+          chunk: rowGroup.columns.find((c) => c.path === leaf),
+        }))
+        .filter((g) => g.rows > 0);
+      // Two read buffers, taken in turn: one is decoded while the next row group is read into the other.
+      const buffers = [new Uint8Array(0), new Uint8Array(0)];
+      const readGroup = (
+        g: (typeof groups)[number] | undefined,
+        turn: number,
+      ): Promise<Uint8Array> | undefined => {
+        if (g === undefined) return undefined;
+        if (g.chunk === undefined)
+          throw new InputError(`${uri}: row group ${g.group} has no embedding column`);
+        const length = g.chunk.compressedBytes;
+        if ((buffers[turn % 2]?.byteLength ?? 0) < length) buffers[turn % 2] = new Uint8Array(length);
+        return read(g.chunk.start, length, buffers[turn % 2]);
+      };
       // One buffer for the floats, reused by every row group: less garbage.
       let floats = new Float32Array(0);
-      for (const [group, rowGroup] of footer.rowGroups.entries()) {
-        if (rowGroup.rows === 0) continue;
-        const chunk = rowGroup.columns.find((column) => column.path === leaf);
-        if (chunk === undefined) throw new InputError(`${uri}: row group ${group} has no embedding column`);
-        const expected = rowGroup.rows * dimensions;
+      let next = readGroup(groups[0], 0);
+      for (const [i, g] of groups.entries()) {
+        const bytes = await (next as Promise<Uint8Array>);
+        next = readGroup(groups[i + 1], i + 1);
+        // Keeps a read that fails while this group is scored from counting as unhandled; it is awaited next.
+        next?.catch(() => undefined);
+        const expected = g.rows * dimensions;
         if (floats.length < expected) floats = new Float32Array(expected);
-        const bytes = await read(chunk.start, chunk.compressedBytes);
         const values =
-          decodeFloatChunk(bytes, chunk, levels, expected, floats, zstd) ??
-          (await decodeGeneric(await blob(), group, expected, uri));
-        yield { group, rows: rowGroup.rows, values, offset: 0 };
+          decodeFloatChunk(bytes, g.chunk as ColumnChunkInfo, levels, expected, floats, zstd) ??
+          (await decodeGeneric(await blob(), g.group, expected, uri));
+        yield { group: g.group, rows: g.rows, values, offset: 0 };
       }
     },
     async columnsOf(rows: readonly RowAddress[]): Promise<RowColumns[]> {
@@ -91,8 +118,8 @@ export async function openParquetPart(store: ObjectStore, uri: string): Promise<
   };
 }
 
-/** `length` bytes from `start`. */
-type RangeRead = (start: number, length: number) => Promise<Uint8Array>;
+/** `length` bytes from `start`, into `into` where the store can. */
+type RangeRead = (start: number, length: number, into?: Uint8Array) => Promise<Uint8Array>;
 
 async function readFooter(read: RangeRead, uri: string, size: number): Promise<ParquetFooter> {
   try {
