@@ -35,12 +35,16 @@ interface Case {
   readonly name: string;
   readonly input: string;
   readonly server: LocalServerOptions;
+  /** Flags of both commands. */
   readonly flags: readonly string[];
+  /** What one request takes at this endpoint (plan's --latency-ms). */
+  readonly latencyMs: number;
 }
 
 interface Outcome {
   readonly name: string;
   readonly flags: readonly string[];
+  readonly latencyMs: number;
   readonly plan: MeasuredRun;
   readonly run: MeasuredRun;
   readonly estimate: Record<string, number | null>;
@@ -70,7 +74,11 @@ async function measure(work: string, c: Case): Promise<Outcome> {
       MODEL,
       ...c.flags,
     ];
-    const plan = await measureProcess(CLI, ['plan', c.input, ...common, '--json'], { env, cwd: work });
+    const plan = await measureProcess(
+      CLI,
+      ['plan', c.input, ...common, '--latency-ms', String(c.latencyMs), '--json'],
+      { env, cwd: work },
+    );
     if (plan.exitCode !== 0) throw new Error(`plan failed: ${plan.stderr}`);
     const run = await measureProcess(CLI, ['run', c.input, ...common], { env, cwd: work });
     if (run.exitCode !== 0) throw new Error(`run failed: ${run.stderr}`);
@@ -80,7 +88,7 @@ async function measure(work: string, c: Case): Promise<Outcome> {
     ) as UsageReport;
     if (usage.estimate === undefined) throw new Error(`${c.name}: usage.json carries no estimate`);
     log(`${c.name}: plan ${plan.wallSeconds.toFixed(1)} s, run ${run.wallSeconds.toFixed(1)} s`);
-    return { name: c.name, flags: c.flags, plan, run, estimate: file, usage };
+    return { name: c.name, flags: c.flags, latencyMs: c.latencyMs, plan, run, estimate: file, usage };
   } finally {
     await endpoint.close();
   }
@@ -104,13 +112,15 @@ async function writeMessy(file: string): Promise<void> {
   await writeFile(file, lines.join('\n'));
 }
 
-/** Rewrites a bench CSV with every 50th text changed (2 %). */
+/** Rewrites a bench CSV with every 50th text changed (2 %): words added at its end, inside its quotes if it has them. */
 async function editCsv(file: string): Promise<void> {
   const lines = (await readFile(file, 'utf8')).split('\n');
-  const edited = lines.map((line, i) =>
-    i > 0 && i % 50 === 0 && line !== '' ? line.replace(/^(r\d+),/, '$1,Changed: ') : line,
+  const edit = (line: string): string =>
+    line.endsWith('"') ? `${line.slice(0, -1)} (changed)"` : `${line} (changed)`;
+  await writeFile(
+    file,
+    lines.map((line, i) => (i > 0 && i % 50 === 0 && line !== '' ? edit(line) : line)).join('\n'),
   );
-  await writeFile(file, edited.join('\n'));
 }
 
 const work = await mkdtemp(path.join(tmpdir(), 'embed-bench-plan-'));
@@ -129,65 +139,26 @@ try {
   await writeCsvInput(bigInput, 100_000);
   const messyInput = path.join(work, 'messy.jsonl');
   await writeMessy(messyInput);
-  const tuned = [
-    '--batch-size',
-    '64',
-    '--rps',
-    '10',
-    '--burst',
-    '10',
-    '--latency-ms',
-    String(batchLatency(s, 64)),
-  ];
-  const bigFlags = [
-    '--batch-size',
-    '128',
-    '--rps',
-    '20',
-    '--burst',
-    '20',
-    '--latency-ms',
-    String(batchLatency(fast, 128)),
-  ];
+  const tuned = ['--batch-size', '64', '--rps', '10', '--burst', '10'];
+  const bigFlags = ['--batch-size', '128', '--rps', '20', '--burst', '20'];
+  const slow = { server: { ...s }, latencyMs: batchLatency(s, 64) };
+  const quick = { server: fast, latencyMs: batchLatency(fast, 128) };
 
   const outcomes: Outcome[] = [];
-  outcomes.push(
-    await measure(work, {
-      name: 'throughput input, tuned flags',
-      input: throughputInput,
-      server: { ...s },
-      flags: tuned,
-    }),
-  );
-  await rm(path.join(work, 'out'), { recursive: true, force: true });
-  outcomes.push(
-    await measure(work, {
-      name: 'throughput input, no flags',
-      input: throughputInput,
-      server: { ...s },
-      flags: ['--latency-ms', String(batchLatency(s, 64))],
-    }),
-  );
-  outcomes.push(
-    await measure(work, { name: '100,000 rows', input: bigInput, server: fast, flags: bigFlags }),
-  );
-  await editCsv(bigInput);
-  outcomes.push(
-    await measure(work, {
-      name: '100,000 rows, 2 % changed (reuse)',
-      input: bigInput,
-      server: fast,
-      flags: bigFlags,
-    }),
-  );
-  outcomes.push(
-    await measure(work, {
-      name: 'messy JSONL, 20,000 records',
-      input: messyInput,
-      server: { ...s },
-      flags: tuned,
-    }),
-  );
+  const cases: (Case | 'reset' | 'edit')[] = [
+    { name: 'throughput input, tuned flags', input: throughputInput, flags: tuned, ...slow },
+    'reset',
+    { name: 'throughput input, no flags', input: throughputInput, flags: [], ...slow },
+    { name: '100,000 rows', input: bigInput, flags: bigFlags, ...quick },
+    'edit',
+    { name: '100,000 rows, 2 % changed (reuse)', input: bigInput, flags: bigFlags, ...quick },
+    { name: 'messy JSONL, 20,000 records', input: messyInput, flags: tuned, ...slow },
+  ];
+  for (const c of cases) {
+    if (c === 'reset') await rm(path.join(work, 'out'), { recursive: true, force: true });
+    else if (c === 'edit') await editCsv(bigInput);
+    else outcomes.push(await measure(work, c));
+  }
 
   const machine = machineInfo();
   const n = (value: number | null | undefined, digits = 0) =>
@@ -207,7 +178,7 @@ try {
     ...outcomes.map((o) => {
       const e = o.estimate;
       const u = o.usage;
-      return `| ${o.name} | \`${o.flags.join(' ')}\` | ${pair(e.rows, u.rows.read)} | ${pair(e.rejected, u.rows.rejected)} | ${pair(e.duplicates, u.rows.deduplicated)} | ${pair(e.reused, u.rows.reused)} | ${pair(e.tokens, u.tokens.total)} | ${pair(e.requests, u.requests.sent)} | ${pair(e.seconds, u.timing.duration_ms / 1000, 1)} | ${o.plan.wallSeconds.toFixed(1)} | ${o.run.wallSeconds.toFixed(1)} |`;
+      return `| ${o.name} | \`${[...o.flags, '--latency-ms', String(o.latencyMs)].join(' ')}\` | ${pair(e.rows, u.rows.read)} | ${pair(e.rejected, u.rows.rejected)} | ${pair(e.duplicates, u.rows.deduplicated)} | ${pair(e.reused, u.rows.reused)} | ${pair(e.tokens, u.tokens.total)} | ${pair(e.requests, u.requests.sent)} | ${pair(e.seconds, u.timing.duration_ms / 1000, 1)} | ${o.plan.wallSeconds.toFixed(1)} | ${o.run.wallSeconds.toFixed(1)} |`;
     }),
     '',
     `Endpoints: the throughput one (\`--rps ${s.rps} --burst ${s.burst} --max-inputs ${s.maxInputs} --latency-ms ${s.latencyMs} --latency-per-input-ms ${s.latencyPerInputMs}\`) and for 100,000 rows \`--rps 20 --burst 20 --max-inputs 128 --latency-ms 100 --latency-per-input-ms 2\`, each in its own process; \`--latency-ms\` was given the endpoint's full-batch latency. Requests answered 413 and then split: ${outcomes.map((o) => `${o.name}: ${o.usage.requests.by_status['413'] ?? 0}`).join('; ')}.`,
