@@ -1,8 +1,10 @@
+import { maxRecordsPerEntry as entryCap } from './batch/BatchBuilder.ts';
 import { InOrderRouter, type VectorSource } from './batch/InOrderRouter.ts';
 import { RequestPacker } from './batch/RequestPacker.ts';
-import { VectorCache } from './batch/VectorCache.ts';
+import { DEDUP_ENTRIES_BEFORE_DIMENSIONS, dedupEntriesFor, VectorCache } from './batch/VectorCache.ts';
 import { InputError, isFatalForJob, JobInterruptedError, JobStoppedError } from './errors.ts';
 import type { JobOptions, JobPorts, JobProgress, JobResult } from './pipelineTypes.ts';
+import { findPlan, planBindingOf, STALE_PLAN } from './plan/PlanEstimate.ts';
 import { openRecordSource } from './read/openRecordSource.ts';
 import type { ReadPosition } from './read/ReadPosition.ts';
 import { resolveKeptColumns } from './resolveKeptColumns.ts';
@@ -33,10 +35,6 @@ import { outputKeyProblem, PARTIAL_SUFFIX, scratchPartName, scratchUri } from '.
 import { type PartWriterOptions, partFileName } from './write/PartWriter.ts';
 import { buildUsageReport, type UsageReport } from './write/UsageReport.ts';
 import { expectedDimensions, writeEmptyPart } from './write/writeEmptyPart.ts';
-
-/** Vectors kept for deduplication, in bytes; the entry count follows from the dimensions. */
-const DEDUP_CACHE_BYTES = 64 * 1024 * 1024;
-const DEDUP_ENTRIES_BEFORE_DIMENSIONS = 16_384;
 
 export type { CheckpointProgress } from './write/CheckpointingWriter.ts';
 
@@ -147,6 +145,9 @@ export async function runJob(
     );
 
     const finishedAt = now();
+    // Where `plan` ran first for exactly this job, usage.json carries its estimate beside the bill.
+    const planned = await findPlan(store, outputDir, planBindingOf(head, model, options, manifest));
+    if (planned.found === 'stale') ports.onNotice?.(`${sourceUri}: ${STALE_PLAN}`);
     const report = buildUsageReport({
       source: source.info,
       format: source.format,
@@ -159,6 +160,7 @@ export async function runJob(
       startedAt,
       finishedAt,
       outputs: embedded.outputs,
+      estimate: planned.found === 'current' ? planned.estimate : undefined,
     });
     // Bytes are the whole file's, also when this attempt read only the rest of it.
     const usage: UsageReport = {
@@ -313,8 +315,7 @@ export async function embedRecordsToParts(
     onVector: (hash, source, vector) => {
       if (!(source instanceof Float32Array)) cache.replace(hash, source, vector);
     },
-    onDimensions: (dimensions) =>
-      cache.resize(Math.max(1_000, Math.floor(DEDUP_CACHE_BYTES / (dimensions * 4)))),
+    onDimensions: (dimensions) => cache.resize(dedupEntriesFor(dimensions)),
   });
   const { rows } = writer;
   const router = new InOrderRouter<InputRecord, RejectedRecord>(
@@ -357,7 +358,7 @@ export async function embedRecordsToParts(
   let errorsFile: OutputFile;
   try {
     // Records that need no request (duplicates, reused, rejected) still wait in an entry; cap it so memory stays flat.
-    const maxRecordsPerEntry = Math.max(1_024, options.batchSize * 4);
+    const maxRecordsPerEntry = entryCap(options.batchSize);
     const close = async (): Promise<void> => {
       await router.close();
       await maybeCommitProgress();

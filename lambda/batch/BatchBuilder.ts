@@ -6,6 +6,16 @@ export interface BatchLimits {
   readonly maxBytes: number;
 }
 
+/**
+ * Most records one in-order entry of the pipeline holds, for a batch size:
+ * records that need no request (duplicates, reused, rejected) still wait in
+ * an entry, so a long run of them closes the entry, and with it the open
+ * batch, early. `plan` counts requests with the same cap.
+ */
+export function maxRecordsPerEntry(batchSize: number): number {
+  return Math.max(1_024, batchSize * 4);
+}
+
 // JSON framing per input: quotes, comma, and some escaping headroom.
 const PER_INPUT_OVERHEAD_BYTES = 8;
 

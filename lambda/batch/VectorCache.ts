@@ -1,3 +1,17 @@
+/** Vectors kept for deduplication, in bytes; the entry count follows from the dimensions. */
+const DEDUP_CACHE_BYTES = 64 * 1024 * 1024;
+
+/** Entries a job's dedup cache holds before the vector length is known. */
+export const DEDUP_ENTRIES_BEFORE_DIMENSIONS = 16_384;
+
+/**
+ * Entries a job's dedup cache holds once the vector length is known: 64 MiB
+ * of vectors, at least 1,000. `plan` sizes its model of the cache the same way.
+ */
+export function dedupEntriesFor(dimensions: number): number {
+  return Math.max(1_000, Math.floor(DEDUP_CACHE_BYTES / (dimensions * 4)));
+}
+
 /**
  * Job-wide memory of texts already sent, keyed by content hash, so identical
  * texts are embedded once. Bounded: the oldest entries go first, so a

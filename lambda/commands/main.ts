@@ -4,6 +4,7 @@ import { DEMO_USAGE, demoCommand } from './demoCommand.ts';
 import { closestName, flagError } from './flagError.ts';
 import { errorLine, type Io } from './io.ts';
 import { MODELS_USAGE, modelsCommand } from './modelsCommand.ts';
+import { PLAN_USAGE, planCommand } from './planCommand.ts';
 import { REINDEX_USAGE, reindexCommand } from './reindexCommand.ts';
 import { RUN_USAGE, runCommand } from './runCommand.ts';
 import { SEARCH_USAGE, searchCommand } from './searchCommand.ts';
@@ -13,10 +14,11 @@ export const USAGE = `Usage: embed-batch <command> [options]
 
 Commands:
   run <input...> [--out DIR|s3://b/p]   embed CSV/JSONL files (local, s3://bucket/key, s3://bucket/prefix/)
+  plan <input...> [run's flags]          what run would do and cost: rows, rejects, duplicates, reuse, tokens, requests, time
   reindex <s3://b/input/|DIR> [--out ...] [--force]   embed only new or changed files below a prefix
   models                                 list the endpoint's models
   similarity "text a" "text b"           cosine similarity of two texts
-  search <output dir|.parquet> "query" [-k 5]   top-k rows by cosine
+  search <output dir|.parquet> "query" [-k 5] [--json]   top-k rows by cosine, with their kept columns
   serve-local [--port 8080]              offline OpenAI-compatible endpoint, with fault options
   demo                                   run the bundled example offline (what npm start does)
 
@@ -25,6 +27,7 @@ Run \`embed-batch help <command>\` (or \`<command> --help\`) for a command's opt
 /** Each command's own usage, for `help <command>`. */
 const COMMAND_USAGE: Readonly<Record<string, string>> = {
   run: RUN_USAGE,
+  plan: PLAN_USAGE,
   reindex: REINDEX_USAGE,
   models: MODELS_USAGE,
   similarity: SIMILARITY_USAGE,
@@ -53,6 +56,8 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
     switch (command) {
       case 'run':
         return await runCommand(rest, io);
+      case 'plan':
+        return await planCommand(rest, io);
       case 'reindex':
         return await reindexCommand(rest, io);
       case 'models':

@@ -1,37 +1,45 @@
 import { parseArgs } from 'node:util';
 import { createEmbedder } from '../embed/createEmbedder.ts';
-import { cosineSimilarity, OFFLINE_MODEL } from '../embed/featureHash.ts';
+import { OFFLINE_MODEL } from '../embed/featureHash.ts';
 import { ConfigError, InputError } from '../errors.ts';
+import { type SearchHit, searchVectors } from '../search/searchVectors.ts';
+import type { ObjectStore } from '../store/ObjectStore.ts';
 import { joinUri } from '../store/uri.ts';
 import { readManifest } from '../write/OutputFolder.ts';
-import { readVectorFile, type VectorFile } from '../write/readVectorFile.ts';
 import { createStore } from './createStore.ts';
 import { endpointConfig } from './endpointConfig.ts';
+import { flagError } from './flagError.ts';
 import { type Io, numberFlag } from './io.ts';
 
-export const SEARCH_USAGE =
-  'Usage: embed-batch search <output dir|file.parquet|file.arrow> "query" [-k 5] [--base-url URL]';
+export const SEARCH_USAGE = `Usage: embed-batch search <output dir|file.parquet|file.arrow> "query" [-k 5] [--json] [--base-url URL]
 
-interface Hit {
-  readonly score: number;
-  readonly id: string;
-  readonly text?: string;
-}
+Embeds the query with the model recorded in the output, and prints the k rows
+closest to it by cosine similarity, with their kept columns. Brute force over
+every row, streamed one row group at a time (memory stays flat on any output).
+Of an output written as both Parquet and Arrow, the Arrow files are read (no decoding).
+  -k N            rows to print (default 5)
+  --json          one JSON object: query, model, rows_scanned, hits [{rank, score, id, text, columns, part, row}]
+  --base-url URL  the endpoint that embeds the query (EMBEDDINGS_BASE_URL; the offline model needs none)`;
+
+const FLAGS = {
+  k: { type: 'string', short: 'k' },
+  'base-url': { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
 
 /**
- * `embed-batch search`: embeds the query with the model recorded in the file
- * and prints the top-k rows by cosine similarity. Reads one part at a time.
+ * `embed-batch search`: embeds the query with the model recorded in the parts
+ * and prints the top-k rows by cosine similarity (`searchVectors`).
  */
 export async function searchCommand(argv: readonly string[], io: Io): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: [...argv],
-    allowPositionals: true,
-    options: {
-      k: { type: 'string', short: 'k' },
-      'base-url': { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
+  let parsed: ReturnType<typeof parseArgs<{ args: string[]; allowPositionals: true; options: typeof FLAGS }>>;
+  try {
+    parsed = parseArgs({ args: [...argv], allowPositionals: true, strict: true, options: FLAGS });
+  } catch (error) {
+    throw flagError(error, 'search', Object.keys(FLAGS));
+  }
+  const { values, positionals } = parsed;
   if (values.help) {
     io.stdout(SEARCH_USAGE);
     return 0;
@@ -44,56 +52,90 @@ export async function searchCommand(argv: readonly string[], io: Io): Promise<nu
   if (!Number.isInteger(k) || k < 1)
     throw new ConfigError(`Expected \`-k\` to be a positive integer, got ${k}`);
 
+  const started = performance.now();
   const store = createStore(io.env);
-  const files = await vectorFilesOf(target, store);
-  let queryVector: Float32Array | undefined;
-  const hits: Hit[] = [];
-  for (const uri of files) {
-    const file: VectorFile = await readVectorFile(store, uri);
-    queryVector ??= await embedQuery(query, file, values['base-url'], io);
-    for (let row = 0; row < file.rows; row++) {
-      const score = cosineSimilarity(queryVector, file.embedding(row));
-      if (hits.length < k || score > (hits[hits.length - 1]?.score ?? -Infinity)) {
-        hits.push({ score, id: file.id(row), text: file.text(row) });
-        hits.sort((a, b) => b.score - a.score);
-        if (hits.length > k) hits.pop();
-      }
-    }
+  const result = await searchVectors({
+    store,
+    parts: await vectorFilesOf(target, store),
+    k,
+    embedQuery: (model, dimensions) => embedQuery(query, model, dimensions, values['base-url'], io),
+  });
+  const elapsedMs = Math.round(performance.now() - started);
+  if (values.json) {
+    io.stdout(
+      JSON.stringify({
+        query,
+        model: result.model ?? null,
+        dimensions: result.dimensions ?? null,
+        rows_scanned: result.rowsScanned,
+        elapsed_ms: elapsedMs,
+        hits: result.hits.map(jsonHit),
+      }),
+    );
+    return 0;
   }
-  for (const [rank, hit] of hits.entries()) {
-    const text = hit.text === undefined ? '' : `  ${hit.text.replace(/\s+/g, ' ').slice(0, 100)}`;
-    io.stdout(`${rank + 1}. ${hit.score.toFixed(4)}  ${hit.id}${text}`);
+  if (result.rowsScanned === 0) {
+    io.stdout('no rows');
+    return 0;
   }
+  for (const hit of result.hits) io.stdout(hitLine(hit));
   return 0;
 }
 
-async function vectorFilesOf(target: string, store: ReturnType<typeof createStore>): Promise<string[]> {
+function jsonHit(hit: SearchHit): Record<string, unknown> {
+  const { id, text, ...kept } = hit.columns;
+  return {
+    rank: hit.rank,
+    score: hit.score,
+    id: id ?? null,
+    ...(text === undefined ? {} : { text }),
+    columns: kept,
+    part: hit.uri,
+    row: hit.row,
+  };
+}
+
+/** `1. 0.8123  p-17  category=kitchen  The text, on one line, cut at 100 characters`. */
+function hitLine(hit: SearchHit): string {
+  const { id, text, ...kept } = hit.columns;
+  const keptText = Object.entries(kept)
+    .map(([name, value]) => `${name}=${typeof value === 'string' ? value : JSON.stringify(value)}`)
+    .join(' ');
+  const shown = typeof text === 'string' ? text.replace(/\s+/g, ' ').slice(0, 100) : '';
+  return [`${hit.rank}. ${hit.score.toFixed(4)}`, String(id ?? ''), keptText, shown]
+    .filter((piece) => piece !== '')
+    .join('  ');
+}
+
+/** The part files of an output folder (by its manifest), or the one file named. */
+async function vectorFilesOf(target: string, store: ObjectStore): Promise<string[]> {
   if (/\.(parquet|arrow)$/i.test(target)) return [target];
   const manifest = await readManifest(store, target);
   if (!manifest)
     throw new InputError(`${target}: no manifest.json here; not a complete embed-batch output folder`);
-  const parquet = manifest.parts.filter((p) => p.uri.endsWith('.parquet'));
-  const chosen = parquet.length > 0 ? parquet : manifest.parts;
+  // Both formats hold the same rows; Arrow needs no decoding.
+  const arrow = manifest.parts.filter((p) => p.uri.endsWith('.arrow'));
+  const chosen = arrow.length > 0 ? arrow : manifest.parts.filter((p) => p.uri.endsWith('.parquet'));
   // Parts are listed by URI; a folder that was moved still works by name.
   return chosen.map((p) => joinUri(target, p.uri.slice(p.uri.lastIndexOf('/') + 1)));
 }
 
 async function embedQuery(
   query: string,
-  file: VectorFile,
+  model: string,
+  dimensions: number,
   baseUrl: string | undefined,
   io: Io,
 ): Promise<Float32Array> {
-  const model = file.model;
   const offline = model === OFFLINE_MODEL;
   const endpoint = offline ? { model, offline: true as const } : endpointConfig({ baseUrl, model }, io.env);
-  const { embedder } = createEmbedder({ ...endpoint, dimensions: file.dimensions, concurrency: 1 });
+  const { embedder } = createEmbedder({ ...endpoint, dimensions, concurrency: 1 });
   const { vectors, rejected } = await embedder.embedBatch([query]);
   const vector = vectors[0];
   if (!vector) throw new ConfigError(`The endpoint refused the query: ${rejected[0]?.reason ?? 'no vector'}`);
-  if (vector.length !== file.dimensions) {
+  if (vector.length !== dimensions) {
     throw new ConfigError(
-      `The query came back with ${vector.length} dimensions, the file has ${file.dimensions}`,
+      `The query came back with ${vector.length} dimensions, the output has ${dimensions}`,
     );
   }
   return vector;

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, type Stats } from 'node:fs';
+import { createWriteStream, openAsBlob, type Stats } from 'node:fs';
 import {
   copyFile,
   type FileHandle,
@@ -67,6 +67,41 @@ export class LocalStore implements ObjectStore {
     } catch (error) {
       await handle.close();
       throw error instanceof InputError ? error : notReadable(uri, error);
+    }
+  }
+
+  async readRange(uri: string, start: number, length: number, into?: Uint8Array): Promise<Uint8Array> {
+    validateRange(uri, { start, end: start + Math.max(length, 1) - 1 });
+    let handle: FileHandle;
+    try {
+      handle = await open(toPath(uri), 'r');
+    } catch (error) {
+      throw notReadable(uri, error);
+    }
+    try {
+      const out =
+        into !== undefined && into.byteLength >= length
+          ? into.subarray(0, length)
+          : Buffer.allocUnsafe(length);
+      let filled = 0;
+      while (filled < length) {
+        const { bytesRead } = await handle.read(out, filled, length - filled, start + filled);
+        if (bytesRead === 0) break;
+        filled += bytesRead;
+      }
+      return filled === length ? out : out.subarray(0, filled);
+    } catch (error) {
+      throw notReadable(uri, error);
+    } finally {
+      await handle.close();
+    }
+  }
+
+  async openBlob(uri: string): Promise<Blob> {
+    try {
+      return await openAsBlob(toPath(uri));
+    } catch (error) {
+      throw notReadable(uri, error);
     }
   }
 

@@ -51,4 +51,18 @@ export interface ObjectStore {
    * locally compared and replaced at once). Returns false when it changed or is gone.
    */
   putIfMatch(uri: string, body: string, etag: string): Promise<boolean>;
+  /**
+   * Reads `length` bytes from `start` into one buffer (fewer when the object
+   * ends first): into `into` when it is large enough (a reader that reuses
+   * one buffer makes no garbage), else a new one. Optional: a fast path for
+   * stores that can do it in one positioned read (local files); elsewhere use
+   * a ranged `get`.
+   */
+  readRange?(uri: string, start: number, length: number, into?: Uint8Array): Promise<Uint8Array>;
+  /**
+   * The object as a Blob read lazily by range (local files: `fs.openAsBlob`,
+   * one read per slice, no stream), or undefined where the store has no such
+   * thing (S3: use ranged `get`s). Optional.
+   */
+  openBlob?(uri: string): Promise<Blob | undefined>;
 }

@@ -95,6 +95,22 @@ export class RoutingStore implements ObjectStore {
     return this.#route(uri, (store) => store.putIfMatch(uri, body, etag));
   }
 
+  /** The routed store's positioned read, or a ranged `get` where it has none (S3). */
+  async readRange(uri: string, start: number, length: number, into?: Uint8Array): Promise<Uint8Array> {
+    const store = this.storeFor(uri);
+    if (store.readRange !== undefined) return store.readRange(uri, start, length, into);
+    const chunks: Uint8Array[] = [];
+    if (length > 0)
+      for await (const chunk of (await store.get(uri, { start, end: start + length - 1 })).body)
+        chunks.push(chunk);
+    return Buffer.concat(chunks);
+  }
+
+  /** The routed store's lazy Blob; undefined where it has none (S3). */
+  async openBlob(uri: string): Promise<Blob | undefined> {
+    return this.storeFor(uri).openBlob?.(uri);
+  }
+
   /** Runs `action` on the right store, turning a routing failure into a rejected promise. */
   async #route<T>(uri: string, action: (store: ObjectStore) => Promise<T>): Promise<T> {
     return action(this.storeFor(uri));

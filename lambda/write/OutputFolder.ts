@@ -9,6 +9,9 @@ import { committedUri, scratchPrefix, scratchUri } from './OutputLayout.ts';
 import { PART_FILE_PATTERN } from './PartWriter.ts';
 import type { UsageReport } from './UsageReport.ts';
 
+/** The file `plan` stores its estimate in, in the scratch folder (see plan/PlanEstimate.ts). */
+export const PLAN_FILE = 'plan.json';
+
 /** Written last; its presence means the folder is complete. */
 export const MANIFEST_FILE = 'manifest.json';
 /** The usage report, written just before the manifest. */
@@ -49,11 +52,16 @@ export async function prepareOutput(store: ObjectStore, dir: string): Promise<Ma
   return readManifest(store, dir);
 }
 
-/** Deletes the scratch folder's contents (a discarded checkpoint and its parts), keeping the lock. */
+/**
+ * Deletes the scratch folder's contents (a discarded checkpoint and its
+ * parts), keeping the lock and the stored plan (`plan.json`: the run that
+ * starts over still reports its estimate; the commit removes it).
+ */
 export async function discardScratch(store: ObjectStore, dir: string): Promise<void> {
-  const keep = lockUri(dir);
+  const keep = new Set([lockUri(dir), scratchUri(dir, PLAN_FILE)]);
   const doomed: string[] = [];
-  for await (const object of store.list(scratchPrefix(dir))) if (object.uri !== keep) doomed.push(object.uri);
+  for await (const object of store.list(scratchPrefix(dir)))
+    if (!keep.has(object.uri)) doomed.push(object.uri);
   if (doomed.length > 0) await store.delete(doomed);
 }
 

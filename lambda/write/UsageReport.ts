@@ -1,5 +1,31 @@
 import type { OutputFile, RequestStats, SourceInfo, TokenStats } from '../types.ts';
 
+/**
+ * `plan`'s figures for one file, carried in usage.json as `estimate` when the
+ * run found a plan made for exactly its source version, settings and earlier
+ * output, so estimate and bill sit side by side.
+ */
+export interface UsageEstimate {
+  /** Records read. */
+  readonly rows: number;
+  readonly rejected: number;
+  /** Rows whose text an earlier row of the job already sends (compare `rows.deduplicated`). */
+  readonly duplicates: number;
+  /** Rows whose vector an earlier output lends. */
+  readonly reused: number;
+  /** Estimated tokens of the texts sent (ceil(UTF-8 bytes / 3) each: errs high; compare `tokens.total`). */
+  readonly tokens: number;
+  /** Compare `requests.sent`. */
+  readonly requests: number;
+  /** Endpoint time at the rate the plan was given; null for the offline embedder (compare `timing.duration_ms`). */
+  readonly seconds: number | null;
+  /** `tokens` at the price per million tokens; absent when no price was known. */
+  readonly cost?: number;
+  readonly price_per_million_tokens?: number;
+  /** When `plan` made it. */
+  readonly made_at: string;
+}
+
 /** usage.json, exactly as DESIGN.md fixes it. */
 export interface UsageReport {
   readonly source: {
@@ -39,6 +65,8 @@ export interface UsageReport {
     readonly rows_per_second: number;
   };
   readonly outputs: OutputFile[];
+  /** What `plan` estimated, where it ran first for this very job. */
+  readonly estimate?: UsageEstimate;
 }
 
 /** Everything a usage report is made from. */
@@ -54,6 +82,8 @@ export interface UsageInput {
   readonly startedAt: Date;
   readonly finishedAt: Date;
   readonly outputs: readonly OutputFile[];
+  /** `plan`'s estimate for this job. @default none */
+  readonly estimate?: UsageEstimate;
 }
 
 /** Builds usage.json from the job's counters. Pure. */
@@ -86,5 +116,6 @@ export function buildUsageReport(input: UsageInput): UsageReport {
       rows_per_second: durationMs > 0 ? Math.round((input.rows.embedded / durationMs) * 1000 * 10) / 10 : 0,
     },
     outputs: [...input.outputs],
+    ...(input.estimate === undefined ? {} : { estimate: input.estimate }),
   };
 }

@@ -15,6 +15,7 @@ import {
   Compression,
   EnabledStatistics,
   Encoding,
+  ParquetFile,
   readParquet,
   Table,
   WriterPropertiesBuilder,
@@ -87,4 +88,31 @@ export function encodeParquet(arrowIpcStream: Uint8Array, options: ParquetEncode
  */
 export function decodeParquet(parquet: Uint8Array): Uint8Array {
   return readParquet(parquet).intoIPCStream();
+}
+
+/** A Parquet file opened for reading some columns of some row groups (see {@link openParquetColumns}). */
+export interface ParquetColumnsReader {
+  /** The columns (top-level names) of the row groups, decoded into one Arrow IPC stream (for `tableFromIPC`). */
+  read(rowGroups: readonly number[], columns: readonly string[]): Promise<Uint8Array>;
+  /** Frees the reader's wasm memory. */
+  close(): void;
+}
+
+/**
+ * Opens a Parquet file for reading only some column chunks of it: `file` (a
+ * Blob) is read by range, so a few rows of a large part cost the chunks that
+ * hold them, not the file. The synchronous `readParquet` decodes every column
+ * whatever it is told.
+ */
+export async function openParquetColumns(file: Blob): Promise<ParquetColumnsReader> {
+  const parquet = await ParquetFile.fromFile(file);
+  return {
+    async read(rowGroups, columns) {
+      const table = await parquet.read({ rowGroups: [...rowGroups], columns: [...columns] });
+      return table.intoIPCStream();
+    },
+    close() {
+      parquet.free();
+    },
+  };
 }

@@ -1,0 +1,182 @@
+import { tableFromIPC } from 'apache-arrow';
+import { InputError } from '../../errors.ts';
+import type { ObjectStore } from '../../store/ObjectStore.ts';
+import { METADATA_KEYS } from '../../write/buildEmbeddingTable.ts';
+import { openParquetColumns } from '../../write/parquetWasm.ts';
+import { blobOf, readRange } from '../readBytes.ts';
+import {
+  plainValue,
+  type RowAddress,
+  type RowColumns,
+  UNRETURNED_COLUMNS,
+  type VectorBatch,
+  type VectorPart,
+} from '../VectorPart.ts';
+import { decodeFloatChunk } from './decodeFloatChunk.ts';
+import {
+  type ColumnChunkInfo,
+  FOOTER_TAIL_BYTES,
+  footerLength,
+  type ParquetFooter,
+  parseFooter,
+} from './ParquetFooter.ts';
+import { zstdDecompressor } from './zstdDecompressor.ts';
+
+/** Bytes read from the end at first: the footer of an embed-batch part is a few KB. */
+const TAIL_GUESS = 64 * 1024;
+const EMBEDDING_LEAF = /^embedding(\.|$)/;
+
+/**
+ * A Parquet part for a search. The scan reads only the `embedding` column
+ * chunks, one row group at a time, by byte range (a ranged GET on S3), and
+ * decodes them with {@link decodeFloatChunk}; a chunk that decoder does not
+ * handle goes through parquet-wasm instead. The winners' other columns are
+ * read afterwards, only for the row groups that hold them.
+ */
+export async function openParquetPart(store: ObjectStore, uri: string): Promise<VectorPart> {
+  const size = (await store.head(uri))?.bytes;
+  if (size === undefined) throw new InputError(`no such file or object: ${uri}`);
+  // One positioned read per range locally, a ranged GET on S3.
+  const read: RangeRead = (start, length, into) => readRange(store, uri, start, length, into);
+  const footer = await readFooter(read, uri, size);
+  const leaf = [...footer.leaves.keys()].find((path) => EMBEDDING_LEAF.test(path));
+  const levels = leaf === undefined ? undefined : footer.leaves.get(leaf);
+  const dimensions = dimensionsOf(footer, leaf);
+  if (leaf === undefined || levels === undefined || dimensions === undefined || !footer.leaves.has('id')) {
+    throw new InputError(`${uri}: no id and embedding columns; not an embed-batch part`);
+  }
+  const topColumns = [...new Set([...footer.leaves.keys()].map((path) => path.split('.')[0] ?? path))];
+  let whole: Blob | undefined;
+  const blob = async (): Promise<Blob> => {
+    whole ??= await blobOf(store, uri);
+    return whole;
+  };
+
+  return {
+    uri,
+    model: footer.metadata.get(METADATA_KEYS.model) ?? '',
+    dimensions,
+    rows: footer.rows,
+    async *batches(): AsyncGenerator<VectorBatch> {
+      const zstd = await zstdDecompressor();
+      const groups = footer.rowGroups
+        .map((rowGroup, group) => ({
+          group,
+          rows: rowGroup.rows,
+          chunk: rowGroup.columns.find((c) => c.path === leaf),
+        }))
+        .filter((g) => g.rows > 0);
+      // Two read buffers, taken in turn: one is decoded while the next row group is read into the other.
+      const buffers = [new Uint8Array(0), new Uint8Array(0)];
+      const readGroup = (
+        g: (typeof groups)[number] | undefined,
+        turn: number,
+      ): Promise<Uint8Array> | undefined => {
+        if (g === undefined) return undefined;
+        if (g.chunk === undefined)
+          throw new InputError(`${uri}: row group ${g.group} has no embedding column`);
+        const length = g.chunk.compressedBytes;
+        if ((buffers[turn % 2]?.byteLength ?? 0) < length) buffers[turn % 2] = new Uint8Array(length);
+        return read(g.chunk.start, length, buffers[turn % 2]);
+      };
+      // One buffer for the floats, reused by every row group: less garbage.
+      let floats = new Float32Array(0);
+      let next = readGroup(groups[0], 0);
+      for (const [i, g] of groups.entries()) {
+        const bytes = await (next as Promise<Uint8Array>);
+        next = readGroup(groups[i + 1], i + 1);
+        // Keeps a read that fails while this group is scored from counting as unhandled; it is awaited next.
+        next?.catch(() => undefined);
+        const expected = g.rows * dimensions;
+        if (floats.length < expected) floats = new Float32Array(expected);
+        const values =
+          decodeFloatChunk(bytes, g.chunk as ColumnChunkInfo, levels, expected, floats, zstd) ??
+          (await decodeGeneric(await blob(), g.group, expected, uri));
+        yield { group: g.group, rows: g.rows, values, offset: 0 };
+      }
+    },
+    async columnsOf(rows: readonly RowAddress[]): Promise<RowColumns[]> {
+      const wanted = topColumns.filter((name) => !UNRETURNED_COLUMNS.has(name));
+      const reader = await openParquetColumns(await blob());
+      try {
+        const found = new Map<RowAddress, RowColumns>();
+        for (const group of new Set(rows.map((r) => r.group))) {
+          const table = tableFromIPC(await reader.read([group], wanted));
+          const names = table.schema.fields.map((field) => field.name);
+          // Only the asked-for rows become objects; the row group has thousands.
+          for (const address of rows.filter((r) => r.group === group)) {
+            const cells: Record<string, unknown> = {};
+            for (const name of names) cells[name] = plainValue(table.getChild(name)?.get(address.row));
+            found.set(address, cells);
+          }
+        }
+        return rows.map((address) => found.get(address) ?? {});
+      } finally {
+        reader.close();
+      }
+    },
+  };
+}
+
+/** `length` bytes from `start`, into `into` where the store can. */
+type RangeRead = (start: number, length: number, into?: Uint8Array) => Promise<Uint8Array>;
+
+async function readFooter(read: RangeRead, uri: string, size: number): Promise<ParquetFooter> {
+  try {
+    const tailStart = Math.max(0, size - TAIL_GUESS);
+    let tail = await read(tailStart, size - tailStart);
+    const length = footerLength(tail);
+    const footerStart = size - FOOTER_TAIL_BYTES - length;
+    if (footerStart < 0) throw new RangeError(`a footer of ${length} bytes in a file of ${size}`);
+    if (footerStart < tailStart) tail = await read(footerStart, length + FOOTER_TAIL_BYTES);
+    const from = tail.byteLength - FOOTER_TAIL_BYTES - length;
+    return parseFooter(tail.subarray(from, from + length));
+  } catch (error) {
+    if (error instanceof InputError) throw error;
+    throw new InputError(`${uri}: not a readable Parquet file (${(error as Error).message})`, {
+      cause: error,
+    });
+  }
+}
+
+/** `embedding.dimensions` as written, else what the first row group's value count says. */
+function dimensionsOf(footer: ParquetFooter, leaf: string | undefined): number | undefined {
+  const stated = Number(footer.metadata.get(METADATA_KEYS.dimensions));
+  if (Number.isSafeInteger(stated) && stated > 0) return stated;
+  const group = footer.rowGroups.find((g) => g.rows > 0);
+  const chunk = group?.columns.find((column) => column.path === leaf);
+  if (group === undefined || chunk === undefined || chunk.numValues % group.rows !== 0) return undefined;
+  return chunk.numValues / group.rows;
+}
+
+/** The general path: parquet-wasm decodes the row group's embedding column, lists and all. */
+async function decodeGeneric(
+  file: Blob,
+  group: number,
+  expected: number,
+  uri: string,
+): Promise<Float32Array> {
+  const reader = await openParquetColumns(file);
+  let ipc: Uint8Array;
+  try {
+    ipc = await reader.read([group], ['embedding']);
+  } finally {
+    reader.close();
+  }
+  const table = tableFromIPC(ipc);
+  const out = new Float32Array(expected);
+  let at = 0;
+  for (const batch of table.batches) {
+    const list = batch.getChild('embedding')?.data[0];
+    const child = list?.children[0];
+    if (list === undefined || child === undefined || list.nullCount > 0 || child.nullCount > 0) {
+      throw new InputError(`${uri}: row group ${group} has missing vectors`);
+    }
+    const width = expected / table.numRows;
+    const start = child.offset + list.offset * width;
+    out.set((child.values as Float32Array).subarray(start, start + list.length * width), at);
+    at += list.length * width;
+  }
+  if (at !== expected) throw new InputError(`${uri}: row group ${group} holds vectors of another length`);
+  return out;
+}

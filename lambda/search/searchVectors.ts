@@ -1,0 +1,121 @@
+import { InputError } from '../errors.ts';
+import type { ObjectStore } from '../store/ObjectStore.ts';
+import { openArrowPart } from './arrow/ArrowVectorPart.ts';
+import { cosineScores, unitVector } from './cosineScores.ts';
+import { openParquetPart } from './parquet/ParquetVectorPart.ts';
+import { TopK } from './TopK.ts';
+import type { RowAddress, RowColumns, VectorPart } from './VectorPart.ts';
+
+/** What {@link searchVectors} needs. */
+export interface SearchVectorsOptions {
+  readonly store: ObjectStore;
+  /** Part files (`.parquet` or `.arrow`), in output order. */
+  readonly parts: readonly string[];
+  /** How many rows to return. */
+  readonly k: number;
+  /**
+   * Embeds the query, once the model and vector length are known from the
+   * parts. Not called when the parts hold no rows.
+   */
+  readonly embedQuery: (model: string, dimensions: number) => Promise<Float32Array>;
+}
+
+/** One result row. */
+export interface SearchHit {
+  /** 1 for the best. */
+  readonly rank: number;
+  /** Cosine similarity with the query. */
+  readonly score: number;
+  /** The part file it is in, and its row there (0-based). */
+  readonly uri: string;
+  readonly row: number;
+  /** `id`, `text` (unless written without it) and the kept columns. */
+  readonly columns: RowColumns;
+}
+
+/** What a search found. */
+export interface SearchResult {
+  readonly model: string | undefined;
+  readonly dimensions: number | undefined;
+  /** Rows compared with the query. */
+  readonly rowsScanned: number;
+  readonly hits: SearchHit[];
+}
+
+interface Kept {
+  readonly part: number;
+  readonly address: RowAddress;
+  readonly row: number;
+}
+
+/**
+ * Brute-force cosine top-k over the parts, streamed: one part open at a time,
+ * one batch of vectors (a Parquet row group) in memory at a time, a heap of k
+ * row addresses and the scores of the current batch. Only the k winners'
+ * other columns are read, at the end.
+ *
+ * @throws {InputError} when a part is not an embed-batch part, or the parts disagree on model or length.
+ */
+export async function searchVectors(options: SearchVectorsOptions): Promise<SearchResult> {
+  const top = new TopK<Kept>(options.k);
+  const opened: VectorPart[] = [];
+  let query: Float32Array | undefined;
+  let model: string | undefined;
+  let dimensions: number | undefined;
+  let scores = new Float64Array(0);
+  let scanned = 0;
+  for (const [index, uri] of options.parts.entries()) {
+    const part = await openPart(options.store, uri);
+    opened.push(part);
+    if (model === undefined) {
+      model = part.model;
+      dimensions = part.dimensions;
+    } else if (part.model !== model || part.dimensions !== dimensions) {
+      throw new InputError(
+        `${uri}: made with ${part.model} (${part.dimensions} dimensions), the other parts with ${model} (${dimensions})`,
+      );
+    }
+    if (part.rows === 0) continue;
+    query ??= unitVector(await options.embedQuery(part.model, part.dimensions));
+    let firstRow = 0;
+    for await (const batch of part.batches()) {
+      if (scores.length < batch.rows) scores = new Float64Array(batch.rows);
+      cosineScores(query, batch.values, batch.offset, batch.rows, scores);
+      const threshold = top.threshold;
+      for (let row = 0; row < batch.rows; row++) {
+        const score = scores[row] as number;
+        if (score < threshold) continue;
+        top.offer(score, () => ({ part: index, address: { group: batch.group, row }, row: firstRow + row }));
+      }
+      firstRow += batch.rows;
+      scanned += batch.rows;
+    }
+  }
+
+  const winners = top.sorted();
+  const columns = new Map<Kept, RowColumns>();
+  for (const [index, part] of opened.entries()) {
+    const mine = winners.filter((w) => w.item.part === index).map((w) => w.item);
+    if (mine.length === 0) continue;
+    const read = await part.columnsOf(mine.map((w) => w.address));
+    for (const [i, kept] of mine.entries()) columns.set(kept, read[i] ?? {});
+  }
+  return {
+    model,
+    dimensions,
+    rowsScanned: scanned,
+    hits: winners.map(({ score, item }, i) => ({
+      rank: i + 1,
+      score,
+      uri: opened[item.part]?.uri ?? '',
+      row: item.row,
+      columns: columns.get(item) ?? {},
+    })),
+  };
+}
+
+function openPart(store: ObjectStore, uri: string): Promise<VectorPart> {
+  if (/\.parquet(\.partial)?$/i.test(uri)) return openParquetPart(store, uri);
+  if (/\.arrow(\.partial)?$/i.test(uri)) return openArrowPart(store, uri);
+  throw new InputError(`${uri}: not a .parquet or .arrow file`);
+}
