@@ -262,14 +262,7 @@ describe('Command: embed-batch plan', () => {
       price: null,
     });
     expect(files.map((f) => path.basename(f.source))).toEqual(['a.jsonl', 'b.jsonl']);
-    for (const key of [
-      'rows',
-      'rejected',
-      'duplicates',
-      'reused',
-      'to_embed',
-      'tokens',
-    ] as const) {
+    for (const key of ['rows', 'rejected', 'duplicates', 'reused', 'to_embed', 'tokens'] as const) {
       expect(total[key]).toBe(files.reduce((sum, f) => sum + f[key], 0));
     }
     // Requests span files: the total packs every text once; a shared request counts in each file.
