@@ -20,6 +20,7 @@ export {
   type FileResult,
   type FilesProgressEvent,
 } from './api/embedFiles.ts';
+export { type SearchHit, type SearchOptions, type SearchResult, search } from './api/search.ts';
 export {
   type CreatedEmbedder,
   type CreateEmbedderOptions,

@@ -1,13 +1,6 @@
 import { parseArgs } from 'node:util';
-import { createEmbedder } from '../embed/createEmbedder.ts';
-import { OFFLINE_MODEL } from '../embed/featureHash.ts';
-import { ConfigError, InputError } from '../errors.ts';
-import { type SearchHit, searchVectors } from '../search/searchVectors.ts';
-import type { ObjectStore } from '../store/ObjectStore.ts';
-import { joinUri } from '../store/uri.ts';
-import { readManifest } from '../write/OutputFolder.ts';
-import { createStore } from './createStore.ts';
-import { endpointConfig } from './endpointConfig.ts';
+import { type SearchHit, search } from '../api/search.ts';
+import { ConfigError } from '../errors.ts';
 import { flagError } from './flagError.ts';
 import { type Io, numberFlag } from './io.ts';
 
@@ -53,13 +46,7 @@ export async function searchCommand(argv: readonly string[], io: Io): Promise<nu
     throw new ConfigError(`Expected \`-k\` to be a positive integer, got ${k}`);
 
   const started = performance.now();
-  const store = createStore(io.env);
-  const result = await searchVectors({
-    store,
-    parts: await vectorFilesOf(target, store),
-    k,
-    embedQuery: (model, dimensions) => embedQuery(query, model, dimensions, values['base-url'], io),
-  });
+  const result = await search(target, query, { k, baseUrl: values['base-url'], env: io.env });
   const elapsedMs = Math.round(performance.now() - started);
   if (values.json) {
     io.stdout(
@@ -105,38 +92,4 @@ function hitLine(hit: SearchHit): string {
   return [`${hit.rank}. ${hit.score.toFixed(4)}`, String(id ?? ''), keptText, shown]
     .filter((piece) => piece !== '')
     .join('  ');
-}
-
-/** The part files of an output folder (by its manifest), or the one file named. */
-async function vectorFilesOf(target: string, store: ObjectStore): Promise<string[]> {
-  if (/\.(parquet|arrow)$/i.test(target)) return [target];
-  const manifest = await readManifest(store, target);
-  if (!manifest)
-    throw new InputError(`${target}: no manifest.json here; not a complete embed-batch output folder`);
-  // Both formats hold the same rows; Arrow needs no decoding.
-  const arrow = manifest.parts.filter((p) => p.uri.endsWith('.arrow'));
-  const chosen = arrow.length > 0 ? arrow : manifest.parts.filter((p) => p.uri.endsWith('.parquet'));
-  // Parts are listed by URI; a folder that was moved still works by name.
-  return chosen.map((p) => joinUri(target, p.uri.slice(p.uri.lastIndexOf('/') + 1)));
-}
-
-async function embedQuery(
-  query: string,
-  model: string,
-  dimensions: number,
-  baseUrl: string | undefined,
-  io: Io,
-): Promise<Float32Array> {
-  const offline = model === OFFLINE_MODEL;
-  const endpoint = offline ? { model, offline: true as const } : endpointConfig({ baseUrl, model }, io.env);
-  const { embedder } = createEmbedder({ ...endpoint, dimensions, concurrency: 1 });
-  const { vectors, rejected } = await embedder.embedBatch([query]);
-  const vector = vectors[0];
-  if (!vector) throw new ConfigError(`The endpoint refused the query: ${rejected[0]?.reason ?? 'no vector'}`);
-  if (vector.length !== dimensions) {
-    throw new ConfigError(
-      `The query came back with ${vector.length} dimensions, the output has ${dimensions}`,
-    );
-  }
-  return vector;
 }

@@ -6,7 +6,14 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createEmbedder, embedFile, embedFiles, JobInterruptedError, S3Store } from '../../lambda/index.ts';
+import {
+  createEmbedder,
+  embedFile,
+  embedFiles,
+  JobInterruptedError,
+  S3Store,
+  search,
+} from '../../lambda/index.ts';
 import { startLocalServer } from '../../lambda/serve/startLocalServer.ts';
 import type { LocalServer } from '../../lambda/serve/types.ts';
 import { type ExpectedRow, expectOutputRows } from '../helpers/expectOutput.ts';
@@ -161,6 +168,33 @@ describe('API: embedFile and embedFiles', () => {
     expect(usage.attempts).toBe(2);
     const output = await readOutputFolder(path.join(root, 'out', 'big.jsonl'));
     expect(output.rows.map((r) => r.id)).toEqual(rows.map((r) => r.id));
+  });
+
+  it('searches an output it wrote: the row whose text is the query comes first, with its kept columns', async () => {
+    // Arrange
+    const rows = rowsOf('q', 50).map((r, i) => ({ ...r, shelf: `s${i % 3}` }));
+    await writeFile(path.join(root, 'shelf.jsonl'), jsonlOf(rows));
+    await embedFile('shelf.jsonl', {
+      cwd: root,
+      baseUrl: server.url,
+      model: MODEL,
+      env: {},
+      keepColumns: ['shelf'],
+    });
+
+    // Act
+    const result = await search(path.join(root, 'out', 'shelf.jsonl'), 'q item 17, with words', {
+      k: 3,
+      baseUrl: server.url,
+      env: {},
+    });
+
+    // Assess
+    expect(result.rowsScanned).toBe(50);
+    expect(result.hits).toHaveLength(3);
+    expect(result.hits[0]?.columns).toMatchObject({ id: 'q-17', shelf: 's1' });
+    expect(result.hits[0]?.score).toBeCloseTo(1, 5);
+    expect(result.hits.map((h) => h.rank)).toEqual([1, 2, 3]);
   });
 
   it('names the option that is not valid', async () => {
