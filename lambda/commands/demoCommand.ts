@@ -2,6 +2,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../errors.ts';
+import { isS3Uri } from '../store/uri.ts';
 import { localOutputDir } from './expandInputs.ts';
 import type { Io } from './io.ts';
 import { runCommand } from './runCommand.ts';
@@ -43,7 +44,7 @@ export async function demoCommand(argv: readonly string[], io: Io): Promise<numb
   // sits: run from the package root (so the input keeps its path `fixtures/products.csv`), with
   // --out said relative to that root. From an installed package it would otherwise land in
   // out/node_modules/embed-batch/fixtures/products.csv/.
-  const outFromRoot = path.relative(PACKAGE_ROOT, path.resolve(io.cwd, out)) || '.';
+  const outFromRoot = isS3Uri(out) ? out : path.relative(PACKAGE_ROOT, path.resolve(io.cwd, out)) || '.';
   const status = await runCommand([DEMO_INPUT, '--out', outFromRoot, '--keep-columns', 'title,category'], {
     ...io,
     cwd: PACKAGE_ROOT,
