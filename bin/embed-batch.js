@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Runs the TypeScript CLI through tsx so `npx embed-batch` works straight after `npm ci`.
+// Development launcher: runs the TypeScript source through tsx, so tests and benchmarks exercise the
+// tree as it is, with no build step. The published command is dist/cli.js (package.json `bin`).
 import { register } from 'tsx/esm/api';
 
 register();

@@ -1,13 +1,17 @@
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../errors.ts';
+import { isS3Uri } from '../store/uri.ts';
 import { localOutputDir } from './expandInputs.ts';
 import type { Io } from './io.ts';
 import { runCommand } from './runCommand.ts';
 import { searchCommand } from './searchCommand.ts';
 import { similarityCommand } from './similarityCommand.ts';
 
-const DEMO_INPUT = fileURLToPath(new URL('../../fixtures/products.csv', import.meta.url));
+/** The package's root folder (two up from this file, in the source tree and in dist/ alike). */
+const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const DEMO_INPUT = path.join(PACKAGE_ROOT, 'fixtures', 'products.csv');
 
 export const DEMO_USAGE = `Usage: embed-batch demo [--out DIR]
 
@@ -36,9 +40,17 @@ export async function demoCommand(argv: readonly string[], io: Io): Promise<numb
     throw new ConfigError(`Expected at most one output folder\n${DEMO_USAGE}`);
   }
   const out = values.out ?? positionals[0] ?? 'out';
-  const status = await runCommand([DEMO_INPUT, '--out', out, '--keep-columns', 'title,category'], io);
+  // The output goes below the caller's folder, as OUT/fixtures/products.csv/ wherever the package
+  // sits: run from the package root (so the input keeps its path `fixtures/products.csv`), with
+  // --out said relative to that root. From an installed package it would otherwise land in
+  // out/node_modules/embed-batch/fixtures/products.csv/.
+  const outFromRoot = isS3Uri(out) ? out : path.relative(PACKAGE_ROOT, path.resolve(io.cwd, out)) || '.';
+  const status = await runCommand([DEMO_INPUT, '--out', outFromRoot, '--keep-columns', 'title,category'], {
+    ...io,
+    cwd: PACKAGE_ROOT,
+  });
   if (status !== 0) return status;
-  const outputDir = localOutputDir(DEMO_INPUT, out, io.cwd);
+  const outputDir = localOutputDir(DEMO_INPUT, out, PACKAGE_ROOT);
   io.stdout(`\nOutput: ${outputDir}/ (part-00000.parquet, errors.jsonl, usage.json, manifest.json)`);
   const a = 'stainless steel electric kettle';
   const b = 'electric kettle made of stainless steel';

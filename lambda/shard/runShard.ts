@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import { ConfigError, EmbedBatchError, InputError } from '../errors.ts';
 import { type CheckpointProgress, DEFAULT_CHECKPOINT_INTERVAL_MS, embedRecordsToParts } from '../pipeline.ts';
 import type { JobOptions, JobPorts } from '../pipelineTypes.ts';
@@ -213,8 +214,13 @@ async function openRange(
 
 async function* empty(): AsyncGenerator<Uint8Array> {}
 
-/** Ends a body we will not read, so its connection is released. */
+/** Ends a body we will not read, so its file or connection is released at once. */
 async function drop(body: AsyncIterable<Uint8Array>): Promise<void> {
-  const iterator = body[Symbol.asyncIterator]();
-  await iterator.return?.();
+  // A stream's iterator that never started ignores `return()`, leaving the stream open (a local
+  // file until garbage collection, which Node 24 warns about): destroy the stream itself.
+  if (body instanceof Readable) {
+    body.destroy();
+    return;
+  }
+  await body[Symbol.asyncIterator]().return?.();
 }

@@ -26,8 +26,8 @@ describe('Binary: embed-batch', () => {
     // Assess
     expect(result.status, result.raw).toBe(0);
     expect(result.stderr.join('\n')).toMatch(/offline embedder/);
-    expect(result.stdout.join('\n')).toMatch(/Output: out\/products\.csv\//);
-    const output = await readOutputFolder(path.join(cwd, 'out', 'products.csv'));
+    expect(result.stdout.join('\n')).toMatch(/Output: out\/fixtures\/products\.csv\//);
+    const output = await readOutputFolder(path.join(cwd, 'out', 'fixtures', 'products.csv'));
     expect(output.rows).toHaveLength(40);
     const similarity = Number(result.stdout.find((l) => /^0\.\d{4}$/.test(l)));
     expect(similarity).toBeGreaterThan(0.5);

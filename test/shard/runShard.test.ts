@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readlink, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -26,6 +26,16 @@ beforeEach(async () => {
 afterEach(async () => {
   await rm(root, { recursive: true, force: true });
 });
+
+/** How many of this process's file descriptors are open on `file` (Linux: /proc/self/fd). */
+async function openDescriptors(file: string): Promise<number> {
+  let open = 0;
+  for (const fd of await readdir('/proc/self/fd')) {
+    const target = await readlink(path.join('/proc/self/fd', fd)).catch(() => '');
+    if (target === file) open++;
+  }
+  return open;
+}
 
 function ports(model = OFFLINE_MODEL): JobPorts {
   const { transport, embedder } = createEmbedder({ model, concurrency: 2 });
@@ -111,7 +121,7 @@ describe('Function: planLargeFile', () => {
 });
 
 describe('Function: runShard', () => {
-  it('refuses to read an object that changed since it was planned', async () => {
+  it('refuses to read an object that changed since it was planned, and closes it at once', async () => {
     // Prepare
     const file = path.join(root, 'products.csv');
     await store.put(file, csv(40));
@@ -121,6 +131,9 @@ describe('Function: runShard', () => {
     // Act, Assess
     await expect(runShard(tasks[1]!, options, ports())).rejects.toThrow(/changed since it was planned/);
     expect(await store.head(shardFiles.result(out, 1))).toBeUndefined();
+    // Not left to garbage collection, which closes it with a warning on Node 24 (DEP0137).
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(await openDescriptors(file)).toBe(0);
   });
 
   it('fails, leaving no result, when the shard holds another number of records than planned', async () => {
