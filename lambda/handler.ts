@@ -1,12 +1,12 @@
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse } from 'aws-lambda';
-import { containerRateBudget } from './lambda/containerRateBudget.ts';
-import { createHandler, type EmbedEvent, type EmbedHandler } from './lambda/createHandler.ts';
-import { loadConfig } from './lambda/loadConfig.ts';
-import { readSecret } from './lambda/readSecret.ts';
-import { sqsContinuationSender } from './lambda/sendContinuation.ts';
-import { sfnLargeFileRunStarter } from './lambda/startLargeFileRun.ts';
+import { containerRateBudget } from './aws/containerRateBudget.ts';
+import { createHandler, type EmbedEvent, type EmbedHandler } from './aws/createHandler.ts';
+import { loadConfig } from './aws/loadConfig.ts';
+import { readSecret } from './aws/readSecret.ts';
+import { sqsContinuationSender } from './aws/sendContinuation.ts';
+import { sfnLargeFileRunStarter } from './aws/startLargeFileRun.ts';
 import {
   createReindexHandler,
   type ReindexHandler,

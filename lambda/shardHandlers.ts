@@ -1,14 +1,14 @@
 import type { Context } from 'aws-lambda';
-import { containerRateBudget } from './lambda/containerRateBudget.ts';
+import { containerRateBudget } from './aws/containerRateBudget.ts';
 import {
   createShardHandlers,
   type FinaliseSummary,
   type ShardHandlers,
   type ShardOutcome,
-} from './lambda/createShardHandlers.ts';
-import { loadConfig } from './lambda/loadConfig.ts';
-import { readSecret } from './lambda/readSecret.ts';
-import type { LargeFileRunInput } from './lambda/startLargeFileRun.ts';
+} from './aws/createShardHandlers.ts';
+import { loadConfig } from './aws/loadConfig.ts';
+import { readSecret } from './aws/readSecret.ts';
+import type { LargeFileRunInput } from './aws/startLargeFileRun.ts';
 import type { FinaliseInput } from './shard/finaliseShards.ts';
 import type { PlanSummary, ShardTask } from './shard/ShardPlan.ts';
 import { createS3Client } from './store/createS3Client.ts';

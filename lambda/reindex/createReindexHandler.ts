@@ -1,6 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
-import { describeConfig } from '../lambda/loadConfig.ts';
+import { describeConfig } from '../aws/loadConfig.ts';
 import type { ObjectStore } from '../store/ObjectStore.ts';
 import { type EnqueueResult, enqueueStale, type SendMessageBatch } from './enqueueStale.ts';
 import { findStaleObjects, type StaleObject } from './findStaleObjects.ts';

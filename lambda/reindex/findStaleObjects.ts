@@ -1,6 +1,6 @@
+import type { LambdaConfig } from '../aws/loadConfig.ts';
+import { outputDirFor } from '../aws/outputDirFor.ts';
 import { ConfigError } from '../errors.ts';
-import type { LambdaConfig } from '../lambda/loadConfig.ts';
-import { outputDirFor } from '../lambda/outputDirFor.ts';
 import type { ObjectStore } from '../store/ObjectStore.ts';
 import { parseS3Uri } from '../store/uri.ts';
 import type { SourceInfo } from '../types.ts';

@@ -1,5 +1,5 @@
+import { type LambdaConfig, loadConfig } from '../aws/loadConfig.ts';
 import { ConfigError } from '../errors.ts';
-import { type LambdaConfig, loadConfig } from '../lambda/loadConfig.ts';
 
 /** The reindex function's settings, read once per container from its environment. */
 export interface ReindexConfig {

@@ -7,7 +7,7 @@ import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type ContextReader, parseConfig } from '../../infra/config.ts';
 import { PropsError, StackConfigError } from '../../infra/errors.ts';
 import { ReindexSchedule, type ReindexScheduleProps } from '../../infra/ReindexSchedule.ts';
-import { loadConfig } from '../../lambda/lambda/loadConfig.ts';
+import { loadConfig } from '../../lambda/aws/loadConfig.ts';
 import { buildEmbedBatch, createApp, synthEmbedBatch } from './synthEmbedBatch.ts';
 
 type Resource = { Type: string; Properties: Record<string, unknown>; [key: string]: unknown };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { apiKeyFromSecret, createApiKeyProvider } from '../../lambda/aws/createApiKeyProvider.ts';
 import { ConfigError } from '../../lambda/errors.ts';
-import { apiKeyFromSecret, createApiKeyProvider } from '../../lambda/lambda/createApiKeyProvider.ts';
 
 const ARN = 'arn:aws:secretsmanager:eu-central-1:123456789012:secret:token-AbCdEf';
 

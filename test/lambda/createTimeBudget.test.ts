@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createTimeBudget } from '../../lambda/lambda/createTimeBudget.ts';
+import { createTimeBudget } from '../../lambda/aws/createTimeBudget.ts';
 
 describe('Function: createTimeBudget', () => {
   it('fires stop the margin before the remaining time runs out, and the hard signal a third of it before', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeS3Event, decodeS3Key } from '../../lambda/lambda/decodeS3Event.ts';
+import { decodeS3Event, decodeS3Key } from '../../lambda/aws/decodeS3Event.ts';
 import { encodeS3Key } from '../../lambda/reindex/encodeS3Event.ts';
 import { s3Event, s3Record, s3TestEventBody, sqsEvent, sqsS3Message } from '../helpers/events.ts';
 

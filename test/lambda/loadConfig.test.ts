@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { describeConfig, loadConfig } from '../../lambda/aws/loadConfig.ts';
 import { ConfigError } from '../../lambda/errors.ts';
-import { describeConfig, loadConfig } from '../../lambda/lambda/loadConfig.ts';
 
 const ARN = 'arn:aws:secretsmanager:eu-central-1:123456789012:secret:token-AbCdEf';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { outputDirFor } from '../../lambda/lambda/outputDirFor.ts';
+import { outputDirFor } from '../../lambda/aws/outputDirFor.ts';
 
 const layout = { inputPrefix: 'input/', outputPrefix: 'output/' };
 

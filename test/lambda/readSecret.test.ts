@@ -1,7 +1,7 @@
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { describe, expect, it } from 'vitest';
+import { readSecret } from '../../lambda/aws/readSecret.ts';
 import { ConfigError } from '../../lambda/errors.ts';
-import { readSecret } from '../../lambda/lambda/readSecret.ts';
 
 const ARN = 'arn:aws:secretsmanager:eu-central-1:123456789012:secret:token-AbCdEf';
 

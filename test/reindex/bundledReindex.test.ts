@@ -5,7 +5,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundleHandler, type HandlerBundle } from '../../infra/bundling.ts';
-import { decodeS3Event } from '../../lambda/lambda/decodeS3Event.ts';
+import { decodeS3Event } from '../../lambda/aws/decodeS3Event.ts';
 import { sqsEvent } from '../helpers/events.ts';
 import { createLocalQueue, type LocalQueue } from '../helpers/localQueue.ts';
 import { type LocalS3, startLocalS3 } from '../helpers/s3Server.ts';

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeS3Event, decodeS3Key } from '../../lambda/lambda/decodeS3Event.ts';
+import { decodeS3Event, decodeS3Key } from '../../lambda/aws/decodeS3Event.ts';
 import { encodeS3Event, encodeS3Key } from '../../lambda/reindex/encodeS3Event.ts';
 import { s3Record, sqsEvent } from '../helpers/events.ts';
 

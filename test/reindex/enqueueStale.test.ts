@@ -4,7 +4,7 @@ import type {
   SendMessageBatchCommandOutput,
 } from '@aws-sdk/client-sqs';
 import { describe, expect, it } from 'vitest';
-import { decodeS3Event } from '../../lambda/lambda/decodeS3Event.ts';
+import { decodeS3Event } from '../../lambda/aws/decodeS3Event.ts';
 import type { S3ObjectVersion } from '../../lambda/reindex/encodeS3Event.ts';
 import { EnqueueError, enqueueStale, type SendMessageBatch } from '../../lambda/reindex/enqueueStale.ts';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../lambda/aws/loadConfig.ts';
 import { ConfigError } from '../../lambda/errors.ts';
-import { loadConfig } from '../../lambda/lambda/loadConfig.ts';
 import { loadReindexConfig } from '../../lambda/reindex/loadReindexConfig.ts';
 
 /** The variables the stack gives the reindex function. */

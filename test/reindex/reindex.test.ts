@@ -1,8 +1,8 @@
 import type { Message } from '@aws-sdk/client-sqs';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createHandler, type EmbedHandler } from '../../lambda/lambda/createHandler.ts';
-import { decodeS3Event } from '../../lambda/lambda/decodeS3Event.ts';
-import { loadConfig } from '../../lambda/lambda/loadConfig.ts';
+import { createHandler, type EmbedHandler } from '../../lambda/aws/createHandler.ts';
+import { decodeS3Event } from '../../lambda/aws/decodeS3Event.ts';
+import { loadConfig } from '../../lambda/aws/loadConfig.ts';
 import { createReindexHandler, type ReindexHandler } from '../../lambda/reindex/createReindexHandler.ts';
 import { sqsBatchSender } from '../../lambda/reindex/enqueueStale.ts';
 import { loadReindexConfig } from '../../lambda/reindex/loadReindexConfig.ts';

@@ -1,8 +1,8 @@
 import { rm } from 'node:fs/promises';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createShardHandlers } from '../../lambda/aws/createShardHandlers.ts';
+import { loadConfig } from '../../lambda/aws/loadConfig.ts';
 import { createEmbedder } from '../../lambda/embed/createEmbedder.ts';
-import { createShardHandlers } from '../../lambda/lambda/createShardHandlers.ts';
-import { loadConfig } from '../../lambda/lambda/loadConfig.ts';
 import { runJob } from '../../lambda/pipeline.ts';
 import { resolveJobOptions } from '../../lambda/resolveJobOptions.ts';
 import { startLocalServer } from '../../lambda/serve/startLocalServer.ts';

@@ -6,15 +6,15 @@ import {
   type StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ConfigError } from '../../lambda/errors.ts';
-import { createHandler } from '../../lambda/lambda/createHandler.ts';
-import { loadConfig } from '../../lambda/lambda/loadConfig.ts';
+import { createHandler } from '../../lambda/aws/createHandler.ts';
+import { loadConfig } from '../../lambda/aws/loadConfig.ts';
 import {
   executionName,
   type LargeFileRunInput,
   type LargeFileRunStarter,
   sfnLargeFileRunStarter,
-} from '../../lambda/lambda/startLargeFileRun.ts';
+} from '../../lambda/aws/startLargeFileRun.ts';
+import { ConfigError } from '../../lambda/errors.ts';
 import { S3Store } from '../../lambda/store/S3Store.ts';
 import { failures, lambdaContext, sqsEvent, sqsS3Message } from '../helpers/events.ts';
 import { type LocalS3, startLocalS3 } from '../helpers/s3Server.ts';

@@ -1,9 +1,9 @@
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createShardHandlers } from '../../lambda/aws/createShardHandlers.ts';
+import { loadConfig } from '../../lambda/aws/loadConfig.ts';
 import { rateBudgetOn } from '../../lambda/budget/DynamoRateBudget.ts';
 import { ensureRateTable } from '../../lambda/budget/ensureRateTable.ts';
-import { createShardHandlers } from '../../lambda/lambda/createShardHandlers.ts';
-import { loadConfig } from '../../lambda/lambda/loadConfig.ts';
 import { maxInWindow } from '../../lambda/serve/RequestLog.ts';
 import { startLocalServer } from '../../lambda/serve/startLocalServer.ts';
 import type { LocalServer } from '../../lambda/serve/types.ts';
