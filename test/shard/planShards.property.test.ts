@@ -128,7 +128,13 @@ async function checkSharding(
   let whole: ReadResult[] | undefined;
   try {
     whole = await readWhole(bytes, format);
-  } catch {
+  } catch (error) {
+    // A field none of the first objects has fails the file: a verdict the first shard makes on its
+    // own records. Real shards hold thousands of them; shards of a few bytes may hold none of those
+    // that decide it, so that verdict is not part of this property (test/shard/distributed.test.ts
+    // and the reader's own tests cover it).
+    if (format === 'jsonl' && /: no field "[^"]*" in (any of the|the first) \d+ records/.test(String(error)))
+      return;
     whole = undefined;
   }
   if (whole === undefined) {
