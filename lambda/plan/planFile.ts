@@ -2,8 +2,8 @@ import { DEDUP_ENTRIES_BEFORE_DIMENSIONS, dedupEntriesFor, VectorCache } from '.
 import { estimateTokens } from '../embed/modelFacts.ts';
 import { InputError } from '../errors.ts';
 import type { JobOptions } from '../pipelineTypes.ts';
-import { detectFormat } from '../read/detectFormat.ts';
-import { readRecords } from '../read/readRecords.ts';
+import { openRecordSource } from '../read/openRecordSource.ts';
+import { resolveKeptColumns } from '../resolveKeptColumns.ts';
 import { PreviousOutput } from '../reuse/PreviousOutput.ts';
 import type { ObjectStore } from '../store/ObjectStore.ts';
 import { contentHash } from '../write/contentHash.ts';
@@ -58,7 +58,6 @@ export async function planFile(
   ports: PlanFilePorts,
 ): Promise<FileCounts> {
   const { store, model, packer, file } = ports;
-  const { format, gzip, delimiter } = detectFormat(sourceUri);
   const head = await store.head(sourceUri);
   if (head === undefined) throw new InputError(`no such file or object: ${sourceUri}`);
   const manifest = await readManifest(store, outputDir);
@@ -66,20 +65,19 @@ export async function planFile(
     ? undefined
     : await PreviousOutput.open(store, outputDir, manifest, { model, dimensions: options.dimensions });
   try {
-    const opened = await store.get(sourceUri);
-    const records = readRecords(opened.body, {
-      source: sourceUri,
-      format,
-      gzip,
-      textColumn: options.textColumn,
-      idColumn: options.idColumn,
-      keepColumns: options.keepColumns,
-      maxRecordBytes: options.maxRecordBytes,
-      delimiter: options.delimiter ?? delimiter,
-      encoding: options.encoding,
-      requireIdColumn: options.requireIdColumn,
+    // Read as the run reads: the same reader options, kept fields typed as the run types them.
+    const keepColumns = await resolveKeptColumns(store, sourceUri, options, {
+      head,
       onNotice: ports.onNotice,
     });
+    const { records } = await openRecordSource(
+      store,
+      sourceUri,
+      head,
+      { ...options, keepColumns },
+      undefined,
+      ports.onNotice,
+    );
     // The run resizes its cache once the first answer tells the vector length; known lengths are used from the start.
     const dimensions = expectedDimensions(model, options.dimensions);
     const sent = new VectorCache<true>(

@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -6,6 +6,7 @@ import { OFFLINE_MODEL } from '../../lambda/embed/featureHash.ts';
 import { type LocalServer, startLocalServer } from '../../lambda/serve/startLocalServer.ts';
 import type { UsageReport } from '../../lambda/write/UsageReport.ts';
 import { runCli } from '../helpers/cli.ts';
+import { FIXTURES_DIR } from '../helpers/readFixtures.ts';
 
 let root: string;
 let out: string;
@@ -184,6 +185,24 @@ describe('Command: embed-batch plan', () => {
     expect(server.stats.requests - requestsBefore).toBe(usage.requests.sent);
     expect(usage.requests.sent).toBe(1);
     expect(planned.json.files[0]?.reused).toBe(2997);
+  });
+
+  it('types kept JSONL fields as the run does, so values that do not convert are rejected in both', async () => {
+    // Prepare: the typed-fields fixture, whose later records hold values its first records' types refuse
+    const file = path.join(root, 'typed-fields.jsonl');
+    await copyFile(path.join(FIXTURES_DIR, 'typed-fields.jsonl'), file);
+    const keep = ['--keep-columns', 'price,qty,active,tags,zip,meta,mixed,note'];
+
+    // Act
+    const planned = await plan([file], keep);
+    const result = await run([file], keep);
+
+    // Assess
+    const usage = await usageOf(file);
+    expect(usage.rows.rejected).toBeGreaterThan(0);
+    expect(planned.json.files[0]?.rejected).toBe(usage.rows.rejected);
+    expect(planned.json.files[0]?.rows).toBe(usage.rows.read);
+    expect(result.status).toBe(0);
   });
 
   it('leaves its estimate for the next run, which carries it into usage.json beside the actual figures', async () => {
