@@ -43,6 +43,19 @@ export interface RunFilesOptions {
   readonly onFileEnd?: (outcome: FileOutcome, index: number) => void | Promise<void>;
 }
 
+/** The progress of several files as one: their rows, tokens and retries added up. */
+export function sumProgress(files: Iterable<JobProgress>, elapsedMs: number): JobProgress {
+  const total = { rowsRead: 0, rowsEmbedded: 0, rowsRejected: 0, tokens: 0, retries: 0, elapsedMs };
+  for (const p of files) {
+    total.rowsRead += p.rowsRead;
+    total.rowsEmbedded += p.rowsEmbedded;
+    total.rowsRejected += p.rowsRejected;
+    total.tokens += p.tokens;
+    total.retries += p.retries;
+  }
+  return total;
+}
+
 /** What {@link runFiles} did. */
 export interface RunFilesResult {
   /** One per task, in the order of `tasks`. */

@@ -11,7 +11,7 @@ import type { RetryEvent } from '../embed/ResilientEmbedder.ts';
 import { ConfigError, EmbedBatchError } from '../errors.ts';
 import type { JobProgress } from '../pipelineTypes.ts';
 import { exceedsMaxRejected, resolveJobOptions } from '../resolveJobOptions.ts';
-import { type FileOutcome, runFiles } from '../runFiles.ts';
+import { type FileOutcome, runFiles, sumProgress } from '../runFiles.ts';
 import type { ObjectStore } from '../store/ObjectStore.ts';
 import { joinUri } from '../store/uri.ts';
 import type { OutputFormat, RequestStats, TokenStats } from '../types.ts';
@@ -155,10 +155,7 @@ export async function embedFiles(
   options: EmbedOptions = {},
 ): Promise<EmbedFilesResult> {
   if (inputs.length === 0) throw new ConfigError('Expected at least one input file');
-  const env =
-    options.apiKey === undefined
-      ? (options.env ?? process.env)
-      : { ...(options.env ?? process.env), EMBEDDINGS_API_KEY: options.apiKey };
+  const env = envWithKey(options);
   const endpoint = endpointConfig({ baseUrl: options.baseUrl, model: options.model }, env);
   const job = resolveJobOptions({
     model: options.embedder?.transport.model ?? endpoint.model,
@@ -233,16 +230,8 @@ export async function embedFiles(
       onProgress: (index, p) => {
         progress.set(index, p);
         if (options.onProgress === undefined) return;
-        const all = [...progress.values()];
-        const sum = (key: 'rowsRead' | 'rowsEmbedded' | 'rowsRejected' | 'tokens' | 'retries') =>
-          all.reduce((n, x) => n + x[key], 0);
         options.onProgress({
-          rowsRead: sum('rowsRead'),
-          rowsEmbedded: sum('rowsEmbedded'),
-          rowsRejected: sum('rowsRejected'),
-          tokens: sum('tokens'),
-          retries: sum('retries'),
-          elapsedMs: performance.now() - startedMs,
+          ...sumProgress(progress.values(), performance.now() - startedMs),
           filesDone,
           filesTotal: planned.length,
         });
@@ -285,6 +274,15 @@ export async function embedFile(input: string, options: EmbedOptions = {}): Prom
   const [file] = files as [FileResult];
   if (file.status === 'done' && file.usage !== undefined) return file.usage;
   throw file.error ?? new EmbedBatchError(`${input}: not embedded`);
+}
+
+/** The environment the defaults come from, with an `apiKey` option in the place of the key's variable. */
+export function envWithKey(options: {
+  readonly apiKey?: string;
+  readonly env?: NodeJS.ProcessEnv;
+}): NodeJS.ProcessEnv {
+  const env = options.env ?? process.env;
+  return options.apiKey === undefined ? env : { ...env, EMBEDDINGS_API_KEY: options.apiKey };
 }
 
 /** The public view of one outcome; a written output that missed its expectation is `failed`. */

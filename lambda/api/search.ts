@@ -11,6 +11,7 @@ import { type SearchResult, searchVectors } from '../search/searchVectors.ts';
 import type { ObjectStore } from '../store/ObjectStore.ts';
 import { joinUri } from '../store/uri.ts';
 import { readManifest } from '../write/OutputFolder.ts';
+import { envWithKey } from './embedFiles.ts';
 
 export type { SearchHit, SearchResult } from '../search/searchVectors.ts';
 
@@ -51,10 +52,7 @@ export async function search(
   const k = options.k ?? 5;
   if (!Number.isInteger(k) || k < 1)
     throw new ConfigError(`Expected \`k\` to be a positive integer, got ${k}`);
-  const env =
-    options.apiKey === undefined
-      ? (options.env ?? process.env)
-      : { ...(options.env ?? process.env), EMBEDDINGS_API_KEY: options.apiKey };
+  const env = envWithKey(options);
   const store = options.store ?? createStore(env);
   return searchVectors({
     store,

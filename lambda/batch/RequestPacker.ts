@@ -102,6 +102,8 @@ export class RequestPacker {
   readonly #options: RequestPackerOptions;
   #open: PackedRequest | undefined;
   #builder: BatchBuilder | undefined;
+  /** The open request's `maxInputs`, asked once when it opened. */
+  #maxInputs = 0;
   /** Closed and waiting for the first answer. */
   readonly #held: PackedRequest[] = [];
   #probe: 'none' | 'out' | 'passed' = 'none';
@@ -119,20 +121,22 @@ export class RequestPacker {
     return this.#fatal;
   }
 
-  /** The embedder's rejections are per request; the packer's own, none. Adds `text` for `owner`. */
+  /** Adds `text` for `owner` to the request being packed; returns where its vector will be. */
   add(owner: PackerOwner, text: string): Slot {
     if (this.#fatal !== undefined) throw this.#fatal;
     if (this.#options.stop?.aborted) throw new JobStoppedError();
     if (this.#builder !== undefined && !this.#builder.fits(text)) this.#close();
     if (this.#open === undefined || this.#builder === undefined) {
       this.#open = new PackedRequest();
-      this.#builder = new BatchBuilder(this.#options.limits());
+      const limits = this.#options.limits();
+      this.#builder = new BatchBuilder(limits);
+      this.#maxInputs = limits.maxInputs;
     }
     const request = this.#open;
     const index = this.#builder.add(text);
     request.texts.push(text);
     request.shares.set(owner, (request.shares.get(owner) ?? 0) + estimateTokens(text));
-    if (this.#builder.size >= this.#options.limits().maxInputs) this.#close();
+    if (this.#builder.size >= this.#maxInputs) this.#close();
     return { request, index };
   }
 

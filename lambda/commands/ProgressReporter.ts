@@ -1,4 +1,5 @@
 import type { JobProgress } from '../pipelineTypes.ts';
+import { sumProgress } from '../runFiles.ts';
 
 /**
  * Progress on stderr: one line redrawn in place on a terminal, plain lines
@@ -66,17 +67,7 @@ export class FilesProgress {
 
   update(file: number, progress: JobProgress): void {
     this.#byFile.set(file, progress);
-    const all = [...this.#byFile.values()];
-    const sum = (key: 'rowsRead' | 'rowsEmbedded' | 'rowsRejected' | 'tokens' | 'retries') =>
-      all.reduce((n, p) => n + p[key], 0);
-    this.#reporter.update({
-      rowsRead: sum('rowsRead'),
-      rowsEmbedded: sum('rowsEmbedded'),
-      rowsRejected: sum('rowsRejected'),
-      tokens: sum('tokens'),
-      retries: sum('retries'),
-      elapsedMs: performance.now() - this.#startedMs,
-    });
+    this.#reporter.update(sumProgress(this.#byFile.values(), performance.now() - this.#startedMs));
   }
 
   /** A file ended (completed or not); its rows stay in the sums. */

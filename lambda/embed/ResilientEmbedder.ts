@@ -101,6 +101,28 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
+/**
+ * An AbortController that aborts when any of `parents` does (at once if one
+ * already has). Linked by hand rather than AbortSignal.any, whose per-call
+ * listeners some Node 20 releases leak; call `unlink` when done.
+ */
+function linkedController(
+  parents: readonly (AbortSignal | undefined)[],
+): AbortController & { unlink: () => void } {
+  const controller = new AbortController();
+  const linked = parents.filter((parent): parent is AbortSignal => parent !== undefined);
+  const onAbort = (event: Event) => controller.abort((event.target as AbortSignal).reason);
+  for (const parent of linked) {
+    if (parent.aborted) controller.abort(parent.reason);
+    else parent.addEventListener('abort', onAbort, { once: true });
+  }
+  return Object.assign(controller, {
+    unlink: () => {
+      for (const parent of linked) parent.removeEventListener('abort', onAbort);
+    },
+  });
+}
+
 function isRetryable(error: unknown): boolean {
   return error instanceof Error && (error as { retryable?: unknown }).retryable === true;
 }
@@ -213,22 +235,15 @@ export class ResilientEmbedder implements BatchEmbedder {
     call?: BatchCall,
   ): Promise<BatchEmbedding> {
     if (texts.length === 0) return { vectors: [], rejected: [] };
-    // One failing half stops its sibling: the batch has failed either way. Linked by
-    // hand rather than AbortSignal.any, whose per-call listeners some Node 20 releases leak.
-    const stop = new AbortController();
-    const parents = [this.#signal, signal].filter((parent): parent is AbortSignal => parent !== undefined);
-    const onAbort = (event: Event) => stop.abort((event.target as AbortSignal).reason);
-    for (const parent of parents) {
-      if (parent.aborted) stop.abort(parent.reason);
-      else parent.addEventListener('abort', onAbort, { once: true });
-    }
+    // One failing half stops its sibling: the batch has failed either way.
+    const stop = linkedController([this.#signal, signal]);
     try {
       return await this.#embedSplitting(texts, stop.signal, call);
     } catch (error) {
       stop.abort(error);
       throw error;
     } finally {
-      for (const parent of parents) parent.removeEventListener('abort', onAbort);
+      stop.unlink();
     }
   }
 
@@ -445,16 +460,14 @@ export class ResilientEmbedder implements BatchEmbedder {
   ): Promise<Release> {
     if (stopSending === undefined) return this.limiter.acquire(estimated, signal);
     if (stopSending.aborted) throw new JobStoppedError();
-    const either = new AbortController();
-    const onAbort = (event: Event) => either.abort((event.target as AbortSignal).reason);
-    for (const parent of [signal, stopSending]) parent.addEventListener('abort', onAbort, { once: true });
+    const either = linkedController([signal, stopSending]);
     try {
       return await this.limiter.acquire(estimated, either.signal);
     } catch (error) {
       if (stopSending.aborted && !signal.aborted) throw new JobStoppedError();
       throw error;
     } finally {
-      for (const parent of [signal, stopSending]) parent.removeEventListener('abort', onAbort);
+      either.unlink();
     }
   }
 
