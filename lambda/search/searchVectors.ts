@@ -1,9 +1,10 @@
 import { InputError } from '../errors.ts';
 import type { ObjectStore } from '../store/ObjectStore.ts';
 import { openArrowPart } from './arrow/ArrowVectorPart.ts';
-import { cosineScores, unitVector } from './cosineScores.ts';
+import { vectorKernel } from './kernel/VectorKernel.ts';
 import { openParquetPart } from './parquet/ParquetVectorPart.ts';
 import { TopK } from './TopK.ts';
+import { unitVector } from './unitVector.ts';
 import type { RowAddress, RowColumns, VectorPart } from './VectorPart.ts';
 
 /** What {@link searchVectors} needs. */
@@ -62,7 +63,7 @@ export async function searchVectors(options: SearchVectorsOptions): Promise<Sear
   let query: Float32Array | undefined;
   let model: string | undefined;
   let dimensions: number | undefined;
-  let scores = new Float64Array(0);
+  const kernel = await vectorKernel();
   let scanned = 0;
   for (const [index, uri] of options.parts.entries()) {
     const part = await openPart(options.store, uri);
@@ -79,8 +80,8 @@ export async function searchVectors(options: SearchVectorsOptions): Promise<Sear
     query ??= unitVector(await options.embedQuery(part.model, part.dimensions));
     let firstRow = 0;
     for await (const batch of part.batches()) {
-      if (scores.length < batch.rows) scores = new Float64Array(batch.rows);
-      cosineScores(query, batch.values, batch.offset, batch.rows, scores);
+      // In place when the part decoded into the kernel (Parquet), else copied there (Arrow).
+      const scores = kernel.scores(query, batch.values, batch.offset, batch.rows);
       const threshold = top.threshold;
       for (let row = 0; row < batch.rows; row++) {
         const score = scores[row] as number;

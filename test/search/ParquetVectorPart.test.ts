@@ -13,6 +13,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRandom } from '../../bench/generateInput.ts';
 import { openArrowPart } from '../../lambda/search/arrow/ArrowVectorPart.ts';
+import { VectorKernel } from '../../lambda/search/kernel/VectorKernel.ts';
 import { decodeFloatChunk } from '../../lambda/search/parquet/decodeFloatChunk.ts';
 import { footerLength, parseFooter } from '../../lambda/search/parquet/ParquetFooter.ts';
 import { openParquetPart } from '../../lambda/search/parquet/ParquetVectorPart.ts';
@@ -167,6 +168,7 @@ describe('Function: decodeFloatChunk', () => {
     const table = buildEmbeddingTable(input, layout);
     const decoded: Record<string, boolean> = {};
     const zstd = await zstdDecompressor();
+    const kernel = await VectorKernel.load();
 
     // Act
     for (const [name, settings] of Object.entries(VARIANTS)) {
@@ -180,17 +182,19 @@ describe('Function: decodeFloatChunk', () => {
       if (group === undefined || chunk === undefined || levels === undefined)
         throw new Error('no embedding chunk');
       const expected = group.rows * DIMENSIONS;
-      const floats = decodeFloatChunk(
+      kernel.prepare(group.rows, DIMENSIONS);
+      decoded[name] = decodeFloatChunk(
         bytes.subarray(chunk.start, chunk.start + chunk.compressedBytes),
         chunk,
         levels,
         expected,
-        new Float32Array(expected),
+        kernel,
         zstd,
       );
-      decoded[name] = floats !== undefined;
-      if (floats !== undefined)
-        expect(Array.from(floats.subarray(0, DIMENSIONS))).toEqual(Array.from(input[0]?.vector ?? []));
+      if (decoded[name]) {
+        const want = input.slice(0, group.rows).flatMap((row) => Array.from(row.vector));
+        expect(Array.from(kernel.vectors())).toEqual(want);
+      }
     }
 
     // Assess

@@ -3,6 +3,7 @@ import { InputError } from '../../errors.ts';
 import type { ObjectStore } from '../../store/ObjectStore.ts';
 import { METADATA_KEYS } from '../../write/buildEmbeddingTable.ts';
 import { openParquetColumns } from '../../write/parquetWasm.ts';
+import { vectorKernel } from '../kernel/VectorKernel.ts';
 import { blobOf, readRange } from '../readBytes.ts';
 import {
   plainValue,
@@ -29,7 +30,7 @@ const EMBEDDING_LEAF = /^embedding(\.|$)/;
 /**
  * A Parquet part for a search. The scan reads only the `embedding` column
  * chunks, one row group at a time, by byte range (a ranged GET on S3), and
- * decodes them with {@link decodeFloatChunk}; a chunk that decoder does not
+ * decodes them with {@link decodeFloatChunk} into the search kernel's memory; a chunk that decoder does not
  * handle goes through parquet-wasm instead. The winners' other columns are
  * read afterwards, only for the row groups that hold them.
  */
@@ -79,8 +80,8 @@ export async function openParquetPart(store: ObjectStore, uri: string): Promise<
         if ((buffers[turn % 2]?.byteLength ?? 0) < length) buffers[turn % 2] = new Uint8Array(length);
         return read(g.chunk.start, length, buffers[turn % 2]);
       };
-      // One buffer for the floats, reused by every row group: less garbage.
-      let floats = new Float32Array(0);
+      // The floats go straight into the kernel's memory, where the scan scores them.
+      const kernel = await vectorKernel();
       let next = readGroup(groups[0], 0);
       for (const [i, g] of groups.entries()) {
         const bytes = await (next as Promise<Uint8Array>);
@@ -88,10 +89,10 @@ export async function openParquetPart(store: ObjectStore, uri: string): Promise<
         // Keeps a read that fails while this group is scored from counting as unhandled; it is awaited next.
         next?.catch(() => undefined);
         const expected = g.rows * dimensions;
-        if (floats.length < expected) floats = new Float32Array(expected);
-        const values =
-          decodeFloatChunk(bytes, g.chunk as ColumnChunkInfo, levels, expected, floats, zstd) ??
-          (await decodeGeneric(await blob(), g.group, expected, uri));
+        kernel.prepare(g.rows, dimensions);
+        const values = decodeFloatChunk(bytes, g.chunk as ColumnChunkInfo, levels, expected, kernel, zstd)
+          ? kernel.vectors()
+          : await decodeGeneric(await blob(), g.group, expected, uri);
         yield { group: g.group, rows: g.rows, values, offset: 0 };
       }
     },

@@ -1,6 +1,6 @@
 /**
- * Decodes one column chunk of FLOAT values with no nulls into one flat
- * Float32Array, skipping the repetition and definition levels instead of
+ * Decodes one column chunk of FLOAT values with no nulls into the search
+ * kernel's batch of vectors, skipping the repetition and definition levels instead of
  * assembling lists from them: for a fixed-size list column with no null or
  * short list, the values in order are exactly the flat vectors. That is what
  * makes `search` fast: the generic reader spends most of its time on levels.
@@ -9,6 +9,7 @@
  * or ZSTD, which covers what embed-batch writes; anything else returns
  * undefined, and the caller falls back to the generic reader.
  */
+import type { VectorKernel } from '../kernel/VectorKernel.ts';
 import type { ColumnChunkInfo, LeafLevels } from './ParquetFooter.ts';
 import { ThriftCompactReader, type ThriftStruct } from './ThriftCompactReader.ts';
 import type { Decompress } from './zstdDecompressor.ts';
@@ -65,13 +66,13 @@ function v2Layout(page: Page): { levelBytes: number; compressed: boolean; nulls:
 }
 
 /**
- * The chunk's floats, written into `out` (a view of its first `expected`
- * floats is returned), or undefined when this decoder does not handle the chunk
- * (another type, codec or encoding, a dictionary, nulls): then use a general reader.
+ * Decodes the chunk's floats into the kernel's batch, which the caller has
+ * prepared for them (`kernel.prepare(rows, dimensions)`), and says whether it
+ * could: false when this decoder does not handle the chunk (another type,
+ * codec or encoding, a dictionary, nulls), and then use a general reader.
  *
  * @param bytes The chunk's bytes (`info.compressedBytes` from `info.start`).
  * @param expected Floats the chunk must hold (rows x dimensions); anything else is refused.
- * @param out Where the floats go; at least `expected` long (reused across chunks by a scan).
  * @param zstd ZSTD decompression (see `zstdDecompressor`).
  */
 export function decodeFloatChunk(
@@ -79,19 +80,15 @@ export function decodeFloatChunk(
   info: ColumnChunkInfo,
   levels: LeafLevels,
   expected: number,
-  out: Float32Array,
+  kernel: VectorKernel,
   zstd: Decompress,
-): Float32Array | undefined {
-  if (!LITTLE_ENDIAN || info.type !== FLOAT || info.numValues !== expected) return undefined;
-  if (info.codec !== UNCOMPRESSED && info.codec !== ZSTD) return undefined;
-  if (out.length < expected)
-    throw new RangeError(`Expected \`out\` to hold ${expected} floats, got ${out.length}`);
-  const outBytes = new Uint8Array(out.buffer, out.byteOffset, expected * 4);
-  const outWords = new Int32Array(out.buffer, out.byteOffset, expected);
+): boolean {
+  if (!LITTLE_ENDIAN || info.type !== FLOAT || info.numValues !== expected) return false;
+  if (info.codec !== UNCOMPRESSED && info.codec !== ZSTD) return false;
   let filled = 0;
   for (const page of pagesOf(bytes)) {
     if (filled >= expected) break;
-    if (page === undefined || page.type === DICTIONARY_PAGE) return undefined;
+    if (page === undefined || page.type === DICTIONARY_PAGE) return false;
     let values: Uint8Array | undefined;
     let count: unknown;
     let encoding: unknown;
@@ -105,26 +102,25 @@ export function decodeFloatChunk(
       count = v2?.get(1);
       encoding = v2?.get(4);
       const { levelBytes, compressed, nulls } = v2Layout(page);
-      if (nulls !== 0) return undefined;
+      if (nulls !== 0) return false;
       const rest = page.data.subarray(levelBytes);
       values = compressed ? inflate(rest, info.codec, page.uncompressedSize - levelBytes, zstd) : rest;
     } else {
       continue; // an index page: nothing of ours
     }
     // Values fewer than level entries mean nulls or empty lists: not flat vectors.
-    if (values === undefined || typeof count !== 'number' || values.byteLength !== count * 4)
-      return undefined;
-    if (filled + count > expected) return undefined;
+    if (values === undefined || typeof count !== 'number' || values.byteLength !== count * 4) return false;
+    if (filled + count > expected) return false;
     if (encoding === PLAIN) {
-      outBytes.set(values, filled * 4);
+      kernel.putFloats(values, filled);
     } else if (encoding === BYTE_STREAM_SPLIT) {
-      unsplit(values, count, outWords, filled);
+      kernel.unsplit(values, count, filled);
     } else {
-      return undefined;
+      return false;
     }
     filled += count;
   }
-  return filled === expected ? out.subarray(0, expected) : undefined;
+  return filled === expected;
 }
 
 function inflate(data: Uint8Array, codec: number, size: number, zstd: Decompress): Uint8Array | undefined {
@@ -147,54 +143,4 @@ function skipLevels(page: Uint8Array | undefined, levels: LeafLevels): Uint8Arra
     at += 4 + view.getUint32(at, true);
   }
   return at > page.byteLength ? undefined : page.subarray(at);
-}
-
-/** Reused for pages whose values do not start at a multiple of 4 bytes (see {@link unsplit}). */
-let aligned = new Uint8Array(0);
-
-/**
- * BYTE_STREAM_SPLIT: byte b of value i is at `b * count + i`. Put back
- * together four values at a time from one 32-bit word of each byte plane
- * (a 4 x 4 byte transpose), which takes about half the time of a byte at a
- * time; that needs the planes at multiples of 4 bytes, so values that start
- * elsewhere are first copied to a buffer that is (a plain copy is cheap).
- */
-function unsplit(split: Uint8Array, count: number, out: Int32Array, at: number): void {
-  if (count % 4 !== 0) {
-    unsplitBytes(split, count, out, at);
-    return;
-  }
-  let source = split;
-  if (split.byteOffset % 4 !== 0) {
-    if (aligned.byteLength < split.byteLength) aligned = new Uint8Array(split.byteLength);
-    aligned.set(split);
-    source = aligned;
-  }
-  const quarter = count >> 2;
-  const planes = new Int32Array(source.buffer, source.byteOffset, count);
-  for (let j = 0, i = at; j < quarter; j++, i += 4) {
-    const w0 = planes[j] as number;
-    const w1 = planes[quarter + j] as number;
-    const w2 = planes[2 * quarter + j] as number;
-    const w3 = planes[3 * quarter + j] as number;
-    out[i] = (w0 & 0xff) | ((w1 & 0xff) << 8) | ((w2 & 0xff) << 16) | (w3 << 24);
-    out[i + 1] = ((w0 >>> 8) & 0xff) | (w1 & 0xff00) | ((w2 & 0xff00) << 8) | ((w3 & 0xff00) << 16);
-    out[i + 2] = ((w0 >>> 16) & 0xff) | ((w1 >>> 8) & 0xff00) | (w2 & 0xff0000) | ((w3 & 0xff0000) << 8);
-    out[i + 3] = (w0 >>> 24) | ((w1 >>> 16) & 0xff00) | ((w2 >>> 8) & 0xff0000) | (w3 & 0xff000000);
-  }
-}
-
-/** The same a byte at a time, for any count and alignment. */
-function unsplitBytes(split: Uint8Array, count: number, out: Int32Array, at: number): void {
-  const b1 = count;
-  const b2 = 2 * count;
-  const b3 = 3 * count;
-  for (let i = 0; i < count; i++) {
-    // Signed words keep every value a small integer for V8 (unsigned ones above 2^31 would not be).
-    out[at + i] =
-      (split[i] as number) |
-      ((split[b1 + i] as number) << 8) |
-      ((split[b2 + i] as number) << 16) |
-      ((split[b3 + i] as number) << 24);
-  }
 }
