@@ -5,8 +5,7 @@ import type { OutputFile, OutputFormat } from '../types.ts';
 import { ERRORS_FILE } from './ErrorsWriter.ts';
 import { lockUri } from './FolderLock.ts';
 import { buildManifest, type Manifest, parseManifest } from './Manifest.ts';
-import { committedUri, scratchPrefix, scratchUri } from './OutputLayout.ts';
-import { PART_FILE_PATTERN } from './PartWriter.ts';
+import { committedUri, PART_FILE_PATTERN, scratchPrefix, scratchUri } from './OutputLayout.ts';
 import type { UsageReport } from './UsageReport.ts';
 
 /** The file `plan` stores its estimate in, in the scratch folder (see plan/PlanEstimate.ts). */

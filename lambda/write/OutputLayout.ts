@@ -59,3 +59,10 @@ export function outputKeyProblem(dir: string): string | undefined {
     ? `the output folder ${dir} needs S3 keys of ${bytes} bytes (such as ${LONGEST_OUTPUT_NAME} in it), over S3's limit of ${MAX_S3_KEY_BYTES}; use a shorter input path or output prefix`
     : undefined;
 }
+
+/**
+ * File names a `PartWriter` produces (and `commitOutput` may clean up):
+ * `part-00000.parquet`, or `part-00003-00000.parquet` for part 0 of shard 3
+ * of a distributed run.
+ */
+export const PART_FILE_PATTERN = /^part-\d{5,}(?:-\d{5,})?\.(parquet|arrow)$/;

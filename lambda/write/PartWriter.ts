@@ -89,13 +89,6 @@ export function partFileName(index: number, extension: 'parquet' | 'arrow'): str
 }
 
 /**
- * File names a `PartWriter` produces (and `commitOutput` may clean up):
- * `part-00000.parquet`, or `part-00003-00000.parquet` for part 0 of shard 3
- * of a distributed run.
- */
-export const PART_FILE_PATTERN = /^part-\d{5,}(?:-\d{5,})?\.(parquet|arrow)$/;
-
-/**
  * Writes embedded rows as bounded part files (`part-00000.parquet`, ...).
  *
  * Rows are buffered until a part is full (`rowsPerPart` rows, or

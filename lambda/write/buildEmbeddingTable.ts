@@ -19,6 +19,7 @@ import {
 import { ConfigError, EmbedBatchError } from '../errors.ts';
 import { parseKeptColumn } from '../read/keptColumn.ts';
 import type { EmbeddedRow, KeptType, KeptValue } from '../types.ts';
+import { METADATA_KEYS } from './metadataKeys.ts';
 
 /** What every part of one output shares: its columns and schema metadata. */
 export interface EmbeddingTableLayout {
@@ -38,14 +39,6 @@ export interface EmbeddingTableLayout {
    */
   readonly keepColumns: readonly string[];
 }
-
-/** Schema metadata keys fixed by DESIGN.md. */
-export const METADATA_KEYS = {
-  model: 'embedding.model',
-  dimensions: 'embedding.dimensions',
-  sourceUri: 'source.uri',
-  createdAt: 'created_at',
-} as const;
 
 /** Column names the writer owns; a kept column may not take one of them. */
 const RESERVED_COLUMNS = ['id', 'text', 'content_hash', 'embedding'] as const;

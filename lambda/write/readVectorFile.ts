@@ -1,7 +1,7 @@
 import { type Table, tableFromIPC } from 'apache-arrow';
 import { InputError } from '../errors.ts';
 import type { ObjectStore } from '../store/ObjectStore.ts';
-import { METADATA_KEYS } from './buildEmbeddingTable.ts';
+import { METADATA_KEYS } from './metadataKeys.ts';
 import { decodeParquet } from './parquetWasm.ts';
 
 /** One part file (Parquet or Arrow IPC) read back, with row accessors. */

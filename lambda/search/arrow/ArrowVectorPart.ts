@@ -1,7 +1,7 @@
-import { type Table, tableFromIPC } from 'apache-arrow';
+import type { Table } from 'apache-arrow';
 import { InputError } from '../../errors.ts';
 import type { ObjectStore } from '../../store/ObjectStore.ts';
-import { METADATA_KEYS } from '../../write/buildEmbeddingTable.ts';
+import { METADATA_KEYS } from '../../write/metadataKeys.ts';
 import { readAll } from '../readBytes.ts';
 import {
   plainValue,
@@ -64,7 +64,8 @@ export async function openArrowPart(store: ObjectStore, uri: string): Promise<Ve
 }
 
 async function load(store: ObjectStore, uri: string): Promise<Table> {
-  const bytes = await readAll(store, uri);
+  // Loaded here, not with the module: a search over Parquet parts never needs it.
+  const [{ tableFromIPC }, bytes] = await Promise.all([import('apache-arrow'), readAll(store, uri)]);
   try {
     return tableFromIPC(bytes);
   } catch (error) {

@@ -1,7 +1,7 @@
 import { tableFromIPC } from 'apache-arrow';
 import { InputError } from '../../errors.ts';
 import type { ObjectStore } from '../../store/ObjectStore.ts';
-import { METADATA_KEYS } from '../../write/buildEmbeddingTable.ts';
+import { METADATA_KEYS } from '../../write/metadataKeys.ts';
 import { openParquetColumns } from '../../write/parquetWasm.ts';
 import { vectorKernel } from '../kernel/VectorKernel.ts';
 import { blobOf, readRange } from '../readBytes.ts';
