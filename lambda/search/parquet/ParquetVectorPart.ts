@@ -2,7 +2,7 @@ import { type Table, tableFromIPC } from 'apache-arrow';
 import { InputError } from '../../errors.ts';
 import type { ObjectStore } from '../../store/ObjectStore.ts';
 import { METADATA_KEYS } from '../../write/buildEmbeddingTable.ts';
-import { openParquetColumns, type ParquetColumnsReader } from '../../write/parquetWasm.ts';
+import { openParquetColumns } from '../../write/parquetWasm.ts';
 import { blobOf, readRange } from '../readBytes.ts';
 import {
   plainValue,
@@ -101,7 +101,7 @@ export async function openParquetPart(store: ObjectStore, uri: string): Promise<
       const zstd = await zstdDecompressor();
       // The wanted rows' cells are read from the pages that hold them (readGroupCells); parquet-wasm,
       // which decodes whole row groups, only for the columns that declines (lists, other types).
-      let reader: ParquetColumnsReader | undefined;
+      let reader: Awaited<ReturnType<typeof openParquetColumns>> | undefined;
       try {
         const found = new Map<RowAddress, RowColumns>();
         for (const group of new Set(rows.map((r) => r.group))) {
