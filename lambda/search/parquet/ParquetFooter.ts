@@ -1,7 +1,7 @@
 /**
  * The parts of a Parquet footer (`FileMetaData`) that a column reader needs:
- * the schema's repetition along each leaf, row groups, and where each column
- * chunk lies. Field ids are those of parquet-format's parquet.thrift.
+ * the schema's repetition and types along each leaf, row groups, and where
+ * each column chunk lies. Field ids are those of parquet-format's parquet.thrift.
  */
 import { ThriftCompactReader, type ThriftStruct, type ThriftValue } from './ThriftCompactReader.ts';
 
@@ -32,14 +32,40 @@ export interface LeafLevels {
   readonly maxDefinition: number;
 }
 
+/**
+ * A leaf's `LogicalType` (a thrift union): which member was written, and an
+ * INTEGER's width and sign.
+ */
+export interface LogicalType {
+  /** The member's field id: 1 STRING, 3 LIST, 8 TIMESTAMP, 10 INTEGER, ... */
+  readonly kind: number;
+  /** INTEGER only: 8, 16, 32 or 64. */
+  readonly bitWidth?: number;
+  /** INTEGER only. */
+  readonly signed?: boolean;
+}
+
+/** A leaf column's levels and types, as the schema states them. */
+export interface LeafColumn extends LeafLevels {
+  /**
+   * Physical type (parquet.thrift `Type`: 0 BOOLEAN, 2 INT64, 5 DOUBLE,
+   * 6 BYTE_ARRAY, ...); undefined when the schema gives none.
+   */
+  readonly type?: number;
+  /** `ConvertedType` (0 UTF8, 18 INT_64, ...), when written. */
+  readonly convertedType?: number;
+  /** `LogicalType`, when written. */
+  readonly logicalType?: LogicalType;
+}
+
 /** What `parseFooter` reads of a file's `FileMetaData`. */
 export interface ParquetFooter {
   readonly rows: number;
   readonly rowGroups: readonly RowGroupInfo[];
   /** Key/value metadata (embed-batch writes `embedding.model` and friends here). */
   readonly metadata: ReadonlyMap<string, string>;
-  /** Levels of every leaf column, by dotted path. */
-  readonly leaves: ReadonlyMap<string, LeafLevels>;
+  /** Levels and types of every leaf column, by dotted path. */
+  readonly leaves: ReadonlyMap<string, LeafColumn>;
 }
 
 /** `PAR1`, at both ends of a Parquet file. */
@@ -63,7 +89,7 @@ export function footerLength(tail: Uint8Array): number {
 /** Parses the thrift-encoded `FileMetaData` (the footer without its 8-byte tail). */
 export function parseFooter(footer: Uint8Array): ParquetFooter {
   const meta = new ThriftCompactReader(footer).readStruct();
-  const leaves = leafLevels(list(meta.get(2)).map(struct));
+  const leaves = leafColumns(list(meta.get(2)).map(struct));
   const rowGroups = list(meta.get(4)).map((value) => {
     const group = struct(value);
     return {
@@ -97,12 +123,12 @@ export function parseFooter(footer: Uint8Array): ParquetFooter {
 }
 
 /**
- * Max levels of every leaf: walking the flattened schema tree (depth first, as
- * written), each OPTIONAL element adds a definition level and each REPEATED one
- * a definition and a repetition level.
+ * Max levels and types of every leaf: walking the flattened schema tree
+ * (depth first, as written), each OPTIONAL element adds a definition level and
+ * each REPEATED one a definition and a repetition level.
  */
-function leafLevels(schema: readonly ThriftStruct[]): Map<string, LeafLevels> {
-  const leaves = new Map<string, LeafLevels>();
+function leafColumns(schema: readonly ThriftStruct[]): Map<string, LeafColumn> {
+  const leaves = new Map<string, LeafColumn>();
   let at = 1; // element 0 is the root
   const walk = (prefix: string, repetition: number, definition: number): void => {
     const element = schema[at++];
@@ -116,13 +142,41 @@ function leafLevels(schema: readonly ThriftStruct[]): Map<string, LeafLevels> {
     if (typeof children === 'number' && children > 0) {
       for (let i = 0; i < children; i++) walk(path, rep, def);
     } else {
-      leaves.set(path, { maxRepetition: rep, maxDefinition: def });
+      leaves.set(path, { maxRepetition: rep, maxDefinition: def, ...leafTypes(element) });
     }
   };
   const root = schema[0];
   const top = root === undefined ? 0 : num(root.get(5));
   for (let i = 0; i < top; i++) walk('', 0, 0);
   return leaves;
+}
+
+const INTEGER = 10;
+
+/** A leaf element's type 1, converted_type 6 and logicalType 10, those present. */
+function leafTypes(element: ThriftStruct): Pick<LeafColumn, 'type' | 'convertedType' | 'logicalType'> {
+  const type = element.get(1);
+  const converted = element.get(6);
+  return {
+    type: typeof type === 'number' ? type : undefined,
+    convertedType: typeof converted === 'number' ? converted : undefined,
+    logicalType: logicalTypeOf(element.get(10)),
+  };
+}
+
+function logicalTypeOf(value: ThriftValue | undefined): LogicalType | undefined {
+  if (!(value instanceof Map)) return undefined;
+  // A union: exactly one field is set, and its id says which member.
+  const [kind, member] = [...(value as ThriftStruct)][0] ?? [];
+  if (kind === undefined) return undefined;
+  if (kind !== INTEGER || !(member instanceof Map)) return { kind };
+  const bitWidth = (member as ThriftStruct).get(1);
+  const signed = (member as ThriftStruct).get(2);
+  return {
+    kind,
+    bitWidth: typeof bitWidth === 'number' ? bitWidth : undefined,
+    signed: typeof signed === 'boolean' ? signed : undefined,
+  };
 }
 
 function struct(value: ThriftValue | undefined): ThriftStruct {

@@ -1,4 +1,4 @@
-import { tableFromIPC } from 'apache-arrow';
+import { type Table, tableFromIPC } from 'apache-arrow';
 import { InputError } from '../../errors.ts';
 import type { ObjectStore } from '../../store/ObjectStore.ts';
 import { METADATA_KEYS } from '../../write/metadataKeys.ts';
@@ -21,6 +21,7 @@ import {
   type ParquetFooter,
   parseFooter,
 } from './ParquetFooter.ts';
+import { readGroupCells } from './readGroupCells.ts';
 import { zstdDecompressor } from './zstdDecompressor.ts';
 
 /** Bytes read from the end at first: the footer of an embed-batch part is a few KB. */
@@ -98,22 +99,36 @@ export async function openParquetPart(store: ObjectStore, uri: string): Promise<
     },
     async columnsOf(rows: readonly RowAddress[]): Promise<RowColumns[]> {
       const wanted = topColumns.filter((name) => !UNRETURNED_COLUMNS.has(name));
-      const reader = await openParquetColumns(await blob());
+      const zstd = await zstdDecompressor();
+      // The wanted rows' cells are read from the pages that hold them (readGroupCells); parquet-wasm,
+      // which decodes whole row groups, only for the columns that declines (lists, other types).
+      let reader: Awaited<ReturnType<typeof openParquetColumns>> | undefined;
       try {
         const found = new Map<RowAddress, RowColumns>();
         for (const group of new Set(rows.map((r) => r.group))) {
-          const table = tableFromIPC(await reader.read([group], wanted));
-          const names = table.schema.fields.map((field) => field.name);
-          // Only the asked-for rows become objects; the row group has thousands.
-          for (const address of rows.filter((r) => r.group === group)) {
-            const cells: Record<string, unknown> = {};
-            for (const name of names) cells[name] = plainValue(table.getChild(name)?.get(address.row));
-            found.set(address, cells);
+          const addresses = rows.filter((r) => r.group === group);
+          const indexes = [...new Set(addresses.map((r) => r.row))].sort((a, b) => a - b);
+          const { cells, declined } = await readGroupCells(read, footer, group, wanted, indexes, zstd);
+          let table: Table | undefined;
+          if (declined.length > 0) {
+            reader ??= await openParquetColumns(await blob());
+            table = tableFromIPC(await reader.read([group], declined));
+          }
+          const position = new Map(indexes.map((row, i) => [row, i]));
+          for (const address of addresses) {
+            const at = position.get(address.row) as number;
+            const row: Record<string, unknown> = {};
+            for (const name of wanted) {
+              const column = cells.get(name);
+              row[name] =
+                column !== undefined ? column[at] : plainValue(table?.getChild(name)?.get(address.row));
+            }
+            found.set(address, row);
           }
         }
         return rows.map((address) => found.get(address) ?? {});
       } finally {
-        reader.close();
+        reader?.close();
       }
     },
   };
