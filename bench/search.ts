@@ -17,9 +17,12 @@
  * A second corpus of `--memory-rows` rows shows that search's peak RSS does
  * not grow with the output.
  *
+ * embed-batch runs as the compiled package (`npm run build` first).
+ *
  * Prints Markdown for BENCHMARKS.md. Flags: --rows, --dimensions, --rounds,
  * --k, --vectors dense|feature-hash, --memory-rows (0: skip), --before PATH/lambda/cli.ts.
  */
+import { execFileSync } from 'node:child_process';
 import { link, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -31,7 +34,9 @@ import { type MeasuredRun, measureProcess } from './measureProcess.ts';
 import { type CorpusVectors, writeSearchCorpus } from './search/writeSearchCorpus.ts';
 import { formatSpread, summarize } from './stats.ts';
 
-const CLI = fileURLToPath(new URL('../lambda/cli.ts', import.meta.url));
+/** The compiled CLI, what an installed package runs; built first, from this tree. */
+const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const DUCKDB = fileURLToPath(new URL('./search/duckdbSearch.ts', import.meta.url));
 const QUERY = 'stainless electric kettle with a long spout';
 
@@ -130,6 +135,8 @@ async function duckdb(dir: string, threads: number): Promise<Sample> {
 }
 
 const mib = (bytes: number): number => bytes / 2 ** 20;
+log('building dist/ (npm run build)');
+execFileSync('npm', ['run', 'build', '--silent'], { cwd: ROOT, stdio: 'inherit' });
 const work = await mkdtemp(path.join(tmpdir(), 'embed-bench-search-'));
 try {
   const main = await corpus(path.join(work, 'main'), rows);
@@ -191,7 +198,7 @@ try {
   const lines = [
     `Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC on ${machine.cpu} (${machine.cores} cores, ${Math.round(machine.memoryBytes / 2 ** 30)} GiB, Node ${machine.node}), load average ${machine.loadAverage.map((l) => l.toFixed(1)).join(' ')} at the end, \`npm run bench:search -- --rows ${rows} --rounds ${rounds}${before === undefined ? '' : ' --before ...'}\`.`,
     '',
-    `Corpus: ${rows.toLocaleString('en-US')} rows x ${dimensions} floats (${vectors === 'dense' ? 'dense random unit vectors, as a real model gives' : "the offline embedder's sparse vectors"}), written by embed-batch's PartWriter in both formats: ${Math.round(mib(main.bytes.parquet ?? 0))} MiB of Parquet (ZSTD, byte-stream-split), ${Math.round(mib(main.bytes.arrow ?? 0))} MiB of Arrow, ${Math.ceil(rows / Math.floor((32 * 2 ** 20) / (dimensions * 4)))} parts. Top ${k}, the same query; every process its own (Node + tsx), ${rounds} interleaved rounds after a warm-up, median (min–max). "Search time" is inside the process: \`search --json\`'s \`elapsed_ms\` (open the parts, embed the query, scan, read the winners' columns) and DuckDB's query (connection already made).`,
+    `Corpus: ${rows.toLocaleString('en-US')} rows x ${dimensions} floats (${vectors === 'dense' ? 'dense random unit vectors, as a real model gives' : "the offline embedder's sparse vectors"}), written by embed-batch's PartWriter in both formats: ${Math.round(mib(main.bytes.parquet ?? 0))} MiB of Parquet (ZSTD, byte-stream-split), ${Math.round(mib(main.bytes.arrow ?? 0))} MiB of Arrow, ${Math.ceil(rows / Math.floor((32 * 2 ** 20) / (dimensions * 4)))} parts. Top ${k}, the same query; every process its own, under the same tsx loader (embed-batch as the compiled \`dist/cli.js\`, DuckDB from its TypeScript script), ${rounds} interleaved rounds after a warm-up, median (min–max). "Search time" is inside the process: \`search --json\`'s \`elapsed_ms\` (open the parts, embed the query, scan, read the winners' columns) and DuckDB's query (connection already made).`,
     '',
     '| contender | search time, ms | process wall, s | process CPU, s | peak RSS, MiB |',
     '| --- | --- | --- | --- | --- |',

@@ -16,6 +16,7 @@ import type { ObjectStore } from '../store/ObjectStore.ts';
 import { joinUri } from '../store/uri.ts';
 import type { OutputFormat, RequestStats, TokenStats } from '../types.ts';
 import type { UsageReport } from '../write/UsageReport.ts';
+import { envWithKey } from './envWithKey.ts';
 
 /**
  * Options of {@link embedFiles} and {@link embedFile}: those of
@@ -274,15 +275,6 @@ export async function embedFile(input: string, options: EmbedOptions = {}): Prom
   const [file] = files as [FileResult];
   if (file.status === 'done' && file.usage !== undefined) return file.usage;
   throw file.error ?? new EmbedBatchError(`${input}: not embedded`);
-}
-
-/** The environment the defaults come from, with an `apiKey` option in the place of the key's variable. */
-export function envWithKey(options: {
-  readonly apiKey?: string;
-  readonly env?: NodeJS.ProcessEnv;
-}): NodeJS.ProcessEnv {
-  const env = options.env ?? process.env;
-  return options.apiKey === undefined ? env : { ...env, EMBEDDINGS_API_KEY: options.apiKey };
 }
 
 /** The public view of one outcome; a written output that missed its expectation is `failed`. */

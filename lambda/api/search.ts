@@ -11,7 +11,7 @@ import { type SearchResult, searchVectors } from '../search/searchVectors.ts';
 import type { ObjectStore } from '../store/ObjectStore.ts';
 import { joinUri } from '../store/uri.ts';
 import { readManifest } from '../write/OutputFolder.ts';
-import { envWithKey } from './embedFiles.ts';
+import { envWithKey } from './envWithKey.ts';
 
 export type { SearchHit, SearchResult } from '../search/searchVectors.ts';
 

@@ -1,8 +1,8 @@
-import { type Table, tableFromIPC } from 'apache-arrow';
+import type { Table } from 'apache-arrow';
 import { InputError } from '../../errors.ts';
 import type { ObjectStore } from '../../store/ObjectStore.ts';
 import { METADATA_KEYS } from '../../write/metadataKeys.ts';
-import { openParquetColumns } from '../../write/parquetWasm.ts';
+import type { ParquetColumnsReader } from '../../write/parquetWasm.ts';
 import { vectorKernel } from '../kernel/VectorKernel.ts';
 import { blobOf, readRange } from '../readBytes.ts';
 import {
@@ -102,7 +102,7 @@ export async function openParquetPart(store: ObjectStore, uri: string): Promise<
       const zstd = await zstdDecompressor();
       // The wanted rows' cells are read from the pages that hold them (readGroupCells); parquet-wasm,
       // which decodes whole row groups, only for the columns that declines (lists, other types).
-      let reader: Awaited<ReturnType<typeof openParquetColumns>> | undefined;
+      let reader: ParquetColumnsReader | undefined;
       try {
         const found = new Map<RowAddress, RowColumns>();
         for (const group of new Set(rows.map((r) => r.group))) {
@@ -111,8 +111,9 @@ export async function openParquetPart(store: ObjectStore, uri: string): Promise<
           const { cells, declined } = await readGroupCells(read, footer, group, wanted, indexes, zstd);
           let table: Table | undefined;
           if (declined.length > 0) {
-            reader ??= await openParquetColumns(await blob());
-            table = tableFromIPC(await reader.read([group], declined));
+            const general = await generalReader();
+            reader ??= await general.openParquetColumns(await blob());
+            table = general.tableFromIPC(await reader.read([group], declined));
           }
           const position = new Map(indexes.map((row, i) => [row, i]));
           for (const address of addresses) {
@@ -172,6 +173,7 @@ async function decodeGeneric(
   expected: number,
   uri: string,
 ): Promise<Float32Array> {
+  const { openParquetColumns, tableFromIPC } = await generalReader();
   const reader = await openParquetColumns(file);
   let ipc: Uint8Array;
   try {
@@ -195,4 +197,19 @@ async function decodeGeneric(
   }
   if (at !== expected) throw new InputError(`${uri}: row group ${group} holds vectors of another length`);
   return out;
+}
+
+/**
+ * parquet-wasm and apache-arrow, for what the fast paths decline: loaded on
+ * first use, so a search over embed-batch's own parts never loads them.
+ */
+async function generalReader(): Promise<{
+  openParquetColumns: (file: Blob) => Promise<ParquetColumnsReader>;
+  tableFromIPC: (ipc: Uint8Array) => Table;
+}> {
+  const [{ openParquetColumns }, { tableFromIPC }] = await Promise.all([
+    import('../../write/parquetWasm.ts'),
+    import('apache-arrow'),
+  ]);
+  return { openParquetColumns, tableFromIPC: (ipc) => tableFromIPC(ipc) };
 }
