@@ -3,6 +3,8 @@
  * other columns of the few rows that won.
  */
 
+import type { VectorKernel } from './kernel/VectorKernel.ts';
+
 /** A run of consecutive rows' vectors. */
 export interface VectorBatch {
   /** Row group (Parquet) or record batch (Arrow) the rows are in. */
@@ -32,8 +34,13 @@ export interface VectorPart {
   readonly model: string;
   readonly dimensions: number;
   readonly rows: number;
-  /** The vectors, one batch at a time: memory holds one batch (a Parquet row group), not the file. */
-  batches(): AsyncIterable<VectorBatch>;
+  /**
+   * The vectors, one batch at a time: memory holds one batch (a Parquet row
+   * group), not the file. A part that decodes its vectors puts them in
+   * `kernel`'s batch, where they are scored without a copy; the kernel is the
+   * scan's own, so no other scan can overwrite them before they are scored.
+   */
+  batches(kernel: VectorKernel): AsyncIterable<VectorBatch>;
   /** The other columns of the given rows, in the order asked. */
   columnsOf(rows: readonly RowAddress[]): Promise<RowColumns[]>;
 }

@@ -1,7 +1,7 @@
 import { InputError } from '../errors.ts';
 import type { ObjectStore } from '../store/ObjectStore.ts';
 import { openArrowPart } from './arrow/ArrowVectorPart.ts';
-import { vectorKernel } from './kernel/VectorKernel.ts';
+import { VectorKernel } from './kernel/VectorKernel.ts';
 import { openParquetPart } from './parquet/ParquetVectorPart.ts';
 import { TopK } from './TopK.ts';
 import { unitVector } from './unitVector.ts';
@@ -63,7 +63,8 @@ export async function searchVectors(options: SearchVectorsOptions): Promise<Sear
   let query: Float32Array | undefined;
   let model: string | undefined;
   let dimensions: number | undefined;
-  const kernel = await vectorKernel();
+  // The scan's own kernel: a concurrent search in this process has another.
+  const kernel = await VectorKernel.load();
   let scanned = 0;
   for (const [index, uri] of options.parts.entries()) {
     const part = await openPart(options.store, uri);
@@ -79,7 +80,7 @@ export async function searchVectors(options: SearchVectorsOptions): Promise<Sear
     if (part.rows === 0) continue;
     query ??= unitVector(await options.embedQuery(part.model, part.dimensions));
     let firstRow = 0;
-    for await (const batch of part.batches()) {
+    for await (const batch of part.batches(kernel)) {
       // In place when the part decoded into the kernel (Parquet), else copied there (Arrow).
       const scores = kernel.scores(query, batch.values, batch.offset, batch.rows);
       const threshold = top.threshold;

@@ -1,9 +1,11 @@
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { search as searchOutput } from '../../lambda/api/search.ts';
 import { featureHashEmbed, OFFLINE_MODEL } from '../../lambda/embed/featureHash.ts';
 import { type LocalServer, startLocalServer } from '../../lambda/serve/startLocalServer.ts';
+import { LocalStore } from '../../lambda/store/LocalStore.ts';
 import { runCli } from '../helpers/cli.ts';
 import { duckdbQuery, sqlString } from '../helpers/readOutput.ts';
 
@@ -104,6 +106,20 @@ async function duckdbTopK(dir: string, query: string, k: number): Promise<{ id: 
   return rows.map((row) => ({ id: String(row.id), score: Number(row.score) }));
 }
 
+/** Local files whose byte ranges come from memory, without waiting on the disk. */
+class InstantReadStore extends LocalStore {
+  readonly #files = new Map<string, Uint8Array>();
+
+  override async readRange(uri: string, start: number, length: number): Promise<Uint8Array> {
+    let bytes = this.#files.get(uri);
+    if (bytes === undefined) {
+      bytes = await readFile(uri);
+      this.#files.set(uri, bytes);
+    }
+    return bytes.slice(start, start + length);
+  }
+}
+
 describe('Command: embed-batch search', () => {
   it('finds the same top k as DuckDB brute-force cosine over the same parts, with the kept columns', async () => {
     // Prepare
@@ -162,6 +178,28 @@ describe('Command: embed-batch search', () => {
     expect(lines.stdout[0]).toMatch(
       /^1\. \d\.\d{4} {2}p-\d+ {2}category=\w+ price=[\d.]+ tags=\["t\d","all"\] {2}\w+ /,
     );
+  });
+
+  it('gives each of two searches run at once in one process what it gives alone', async () => {
+    // Prepare: two outputs of several row groups each, searched through the library
+    const first = await embed(await writeProducts(300), ['--part-rows', '100']);
+    const second = await embed(await writeProducts(220), ['--part-rows', '60']);
+    // Reads answered from memory at once, so the two scans interleave at every step.
+    const store = new InstantReadStore();
+    const alone = [
+      await searchOutput(first, 'ceramic teapot', { k: 7, store }),
+      await searchOutput(second, 'steel kettle', { k: 7, store }),
+    ];
+
+    // Act
+    const together = await Promise.all([
+      searchOutput(first, 'ceramic teapot', { k: 7, store }),
+      searchOutput(second, 'steel kettle', { k: 7, store }),
+    ]);
+
+    // Assess
+    expect(together).toEqual(alone);
+    expect(alone[0]?.hits).toHaveLength(7);
   });
 
   it('says "no rows" for an output with no rows, without embedding the query', async () => {

@@ -107,7 +107,8 @@ afterAll(async () => {
 async function allVectors(part: VectorPart): Promise<{ vectors: number[][]; groups: number }> {
   const vectors: number[][] = [];
   const groups = new Set<number>();
-  for await (const batch of part.batches()) {
+  const kernel = await VectorKernel.load();
+  for await (const batch of part.batches(kernel)) {
     groups.add(batch.group);
     for (let r = 0; r < batch.rows; r++) {
       const start = batch.offset + r * part.dimensions;

@@ -32,6 +32,7 @@ export async function openArrowPart(store: ObjectStore, uri: string): Promise<Ve
     dimensions,
     rows,
     async *batches(): AsyncGenerator<VectorBatch> {
+      // Arrow's vectors are used where they lie; the scan copies each batch into its kernel.
       const scanned = table ?? (await load(store, uri));
       // Let the file go once scanned; the winners' columns are read again, from the few parts that have them.
       table = undefined;

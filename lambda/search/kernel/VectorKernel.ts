@@ -30,14 +30,6 @@ const PAGE = 64 * 1024;
 const ALIGN = 16;
 const align = (bytes: number): number => Math.ceil(bytes / ALIGN) * ALIGN;
 
-let loaded: Promise<VectorKernel> | undefined;
-
-/** The kernel, compiled once per process; each call gets its own memory. */
-export function vectorKernel(): Promise<VectorKernel> {
-  loaded ??= VectorKernel.load();
-  return loaded;
-}
-
 let compiled: Promise<object> | undefined;
 
 export class VectorKernel {
@@ -52,7 +44,7 @@ export class VectorKernel {
     this.#wasm = wasm;
   }
 
-  /** A kernel with its own memory (one per concurrent scan). */
+  /** A kernel with its own memory (one per scan: a scan's batch must not be another's); the module is compiled once per process. */
   static async load(): Promise<VectorKernel> {
     compiled ??= wasmApi.compile(Buffer.from(VECTOR_KERNEL_WASM, 'base64'));
     const instance = await wasmApi.instantiate(await compiled);

@@ -3,7 +3,7 @@ import { InputError } from '../../errors.ts';
 import type { ObjectStore } from '../../store/ObjectStore.ts';
 import { METADATA_KEYS } from '../../write/metadataKeys.ts';
 import type { ParquetColumnsReader } from '../../write/parquetWasm.ts';
-import { vectorKernel } from '../kernel/VectorKernel.ts';
+import type { VectorKernel } from '../kernel/VectorKernel.ts';
 import { blobOf, readRange } from '../readBytes.ts';
 import {
   plainValue,
@@ -59,7 +59,7 @@ export async function openParquetPart(store: ObjectStore, uri: string): Promise<
     model: footer.metadata.get(METADATA_KEYS.model) ?? '',
     dimensions,
     rows: footer.rows,
-    async *batches(): AsyncGenerator<VectorBatch> {
+    async *batches(kernel: VectorKernel): AsyncGenerator<VectorBatch> {
       const zstd = await zstdDecompressor();
       const groups = footer.rowGroups
         .map((rowGroup, group) => ({
@@ -82,7 +82,6 @@ export async function openParquetPart(store: ObjectStore, uri: string): Promise<
         return read(g.chunk.start, length, buffers[turn % 2]);
       };
       // The floats go straight into the kernel's memory, where the scan scores them.
-      const kernel = await vectorKernel();
       let next = readGroup(groups[0], 0);
       for (const [i, g] of groups.entries()) {
         const bytes = await (next as Promise<Uint8Array>);
