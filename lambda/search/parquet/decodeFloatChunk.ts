@@ -11,7 +11,7 @@
  */
 import type { VectorKernel } from '../kernel/VectorKernel.ts';
 import type { ColumnChunkInfo, LeafLevels } from './ParquetFooter.ts';
-import { ThriftCompactReader, type ThriftStruct } from './ThriftCompactReader.ts';
+import { dataPageOf, PAGE_TYPE, pagesOf } from './pageHeaders.ts';
 import type { Decompress } from './zstdDecompressor.ts';
 
 const FLOAT = 4;
@@ -19,51 +19,9 @@ const UNCOMPRESSED = 0;
 const ZSTD = 6;
 const PLAIN = 0;
 const BYTE_STREAM_SPLIT = 9;
-const DATA_PAGE = 0;
-const DICTIONARY_PAGE = 2;
-const DATA_PAGE_V2 = 3;
 
 /** Whether this machine stores floats little-endian, as Parquet does (every common one). */
 const LITTLE_ENDIAN = new Uint8Array(new Float32Array([1]).buffer)[3] === 0x3f;
-
-/** One page of a column chunk, as its header describes it. */
-interface Page {
-  readonly type: unknown;
-  readonly uncompressedSize: number;
-  /** The page's bytes after its header (still compressed where the codec says so). */
-  readonly data: Uint8Array;
-  /** Where `data` starts in the chunk. */
-  readonly dataStart: number;
-  readonly header: ThriftStruct;
-}
-
-/** The pages of a chunk in order; undefined for a header that is not one. */
-function* pagesOf(bytes: Uint8Array): Generator<Page | undefined> {
-  let at = 0;
-  while (at < bytes.byteLength) {
-    const reader = new ThriftCompactReader(bytes, at);
-    const header = reader.readStruct();
-    const uncompressedSize = header.get(2);
-    const compressedSize = header.get(3);
-    if (typeof compressedSize !== 'number' || typeof uncompressedSize !== 'number') {
-      yield undefined;
-      return;
-    }
-    const dataStart = reader.offset;
-    at = dataStart + compressedSize;
-    yield { type: header.get(1), uncompressedSize, data: bytes.subarray(dataStart, at), dataStart, header };
-  }
-}
-
-/** Where a v2 page's values start, whether they are compressed, and its null count. */
-function v2Layout(page: Page): { levelBytes: number; compressed: boolean; nulls: unknown } {
-  const v2 = page.header.get(8) as ThriftStruct | undefined;
-  return {
-    levelBytes: ((v2?.get(5) as number) ?? 0) + ((v2?.get(6) as number) ?? 0),
-    compressed: v2?.get(7) !== false,
-    nulls: v2?.get(2),
-  };
-}
 
 /**
  * Decodes the chunk's floats into the kernel's batch, which the caller has
@@ -88,32 +46,26 @@ export function decodeFloatChunk(
   let filled = 0;
   for (const page of pagesOf(bytes)) {
     if (filled >= expected) break;
-    if (page === undefined || page.type === DICTIONARY_PAGE) return false;
+    if (page === undefined || page.type === PAGE_TYPE.dictionary) return false;
+    if (page.type !== PAGE_TYPE.data && page.type !== PAGE_TYPE.dataV2) continue; // an index page: nothing of ours
+    const header = dataPageOf(page);
+    if (header === undefined) return false;
     let values: Uint8Array | undefined;
-    let count: unknown;
-    let encoding: unknown;
-    if (page.type === DATA_PAGE) {
-      const v1 = page.header.get(5) as ThriftStruct | undefined;
-      count = v1?.get(1);
-      encoding = v1?.get(2);
+    if (header.version === 1) {
       values = skipLevels(inflate(page.data, info.codec, page.uncompressedSize, zstd), levels);
-    } else if (page.type === DATA_PAGE_V2) {
-      const v2 = page.header.get(8) as ThriftStruct | undefined;
-      count = v2?.get(1);
-      encoding = v2?.get(4);
-      const { levelBytes, compressed, nulls } = v2Layout(page);
-      if (nulls !== 0) return false;
-      const rest = page.data.subarray(levelBytes);
-      values = compressed ? inflate(rest, info.codec, page.uncompressedSize - levelBytes, zstd) : rest;
     } else {
-      continue; // an index page: nothing of ours
+      if (header.nulls !== 0) return false;
+      const levelBytes = header.repetitionBytes + header.definitionBytes;
+      const rest = page.data.subarray(levelBytes);
+      values = header.compressed ? inflate(rest, info.codec, page.uncompressedSize - levelBytes, zstd) : rest;
     }
+    const count = header.numValues;
     // Values fewer than level entries mean nulls or empty lists: not flat vectors.
-    if (values === undefined || typeof count !== 'number' || values.byteLength !== count * 4) return false;
+    if (values === undefined || values.byteLength !== count * 4) return false;
     if (filled + count > expected) return false;
-    if (encoding === PLAIN) {
+    if (header.encoding === PLAIN) {
       kernel.putFloats(values, filled);
-    } else if (encoding === BYTE_STREAM_SPLIT) {
+    } else if (header.encoding === BYTE_STREAM_SPLIT) {
       kernel.unsplit(values, count, filled);
     } else {
       return false;
