@@ -80,7 +80,11 @@ describe('Start-up: embed-batch loads only what a command needs', () => {
     // Assess
     expect(help.status).toBe(0);
     expect(commandModulesIn(help.modules).map((url) => path.basename(url))).toEqual(['searchCommand.ts']);
-    expect(heavyIn(help.modules).some((url) => url.includes('/apache-arrow/'))).toBe(true);
+    // The search command brings its scan, and not the Arrow and Parquet libraries its fallbacks load on demand.
+    expect(help.modules.some((url) => url.endsWith('/lambda/search/searchVectors.ts'))).toBe(true);
+    expect(
+      heavyIn(help.modules).filter((url) => url.includes('/apache-arrow/') || url.includes('/parquet-wasm/')),
+    ).toEqual([]);
     expect(local.status).toBe(1);
     expect(local.modules.some((url) => url.endsWith('/lambda/store/LocalStore.ts'))).toBe(true);
     expect(local.modules.filter((url) => url.includes('/node_modules/@aws-sdk/'))).toEqual([]);
