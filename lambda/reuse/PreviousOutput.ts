@@ -1,7 +1,7 @@
 import type { ObjectStore } from '../store/ObjectStore.ts';
 import { basenameUri, joinUri } from '../store/uri.ts';
 import type { Manifest } from '../write/Manifest.ts';
-import { readVectorFile, type VectorFile } from '../write/readVectorFile.ts';
+import { readContentHashes, readVectorFile, type VectorFile } from '../write/readVectorFile.ts';
 
 // Rows per part stay below 2^20 (PartWriter caps parts at 100k rows), so a
 // location packs into one number: part * 2^20 + row.
@@ -10,7 +10,8 @@ const ROW_BITS = 2 ** 20;
 // memory of full hashes, and a hit is confirmed against the full hash anyway.
 const KEY_LENGTH = 16;
 // Decoded parts kept for lookups. Reruns of one export keep row order, so
-// lookups walk the parts in order and two are plenty.
+// lookups walk the parts in order and two are plenty: each part is decoded
+// once, at its first lookup.
 const LOADED_PARTS = 2;
 
 /** When an earlier output may lend its vectors to a new run. */
@@ -29,20 +30,18 @@ export interface ReuseCriteria {
  *
  * The parts are read where they are: a new run writes its own parts to the
  * scratch folder, so the earlier output stays untouched until the commit.
- * Memory: an index entry per earlier row (about 60 bytes) and at most two
- * decoded parts.
+ * The index is built from the parts' `content_hash` columns alone; a part's
+ * vectors are decoded at its first lookup. Memory: an index entry per earlier
+ * row (about 60 bytes) and at most two decoded parts.
  */
 export class PreviousOutput {
-  readonly #loaded: Map<number, VectorFile>;
+  readonly #loaded = new Map<number, VectorFile>();
 
   private constructor(
     private readonly store: ObjectStore,
     private readonly parts: readonly string[],
     private readonly index: ReadonlyMap<string, number>,
-    loaded: Map<number, VectorFile>,
-  ) {
-    this.#loaded = loaded;
-  }
+  ) {}
 
   /** Rows the earlier output can lend. */
   get size(): number {
@@ -77,16 +76,13 @@ export class PreviousOutput {
     const uris = parquet.length > 0 ? parquet : files.filter((uri) => /\.arrow(\.partial)?$/.test(uri));
     if (uris.length === 0) return undefined;
     const index = new Map<string, number>();
-    // The first parts stay decoded: lookups of a rerun start there, in row order.
-    const loaded = new Map<number, VectorFile>();
+    // Hashes only: decoding every vector here would decode most parts twice
+    // (once now, once when the lookups reach them), for the index alone.
     for (const [n, uri] of uris.entries()) {
-      const file = await readVectorFile(store, uri);
-      for (let row = 0; row < file.rows; row++) {
-        index.set(file.contentHash(row).slice(0, KEY_LENGTH), n * ROW_BITS + row);
-      }
-      if (n < LOADED_PARTS) loaded.set(n, file);
+      const hashes = await readContentHashes(store, uri);
+      for (const [row, hash] of hashes.entries()) index.set(hash.slice(0, KEY_LENGTH), n * ROW_BITS + row);
     }
-    return new PreviousOutput(store, uris, index, loaded);
+    return new PreviousOutput(store, uris, index);
   }
 
   /** The earlier vector of the text with this content hash, or undefined. */

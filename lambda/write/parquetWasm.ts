@@ -92,8 +92,13 @@ export function decodeParquet(parquet: Uint8Array): Uint8Array {
 
 /** A Parquet file opened for reading some columns of some row groups (see {@link openParquetColumns}). */
 export interface ParquetColumnsReader {
-  /** The columns (top-level names) of the row groups, decoded into one Arrow IPC stream (for `tableFromIPC`). */
-  read(rowGroups: readonly number[], columns: readonly string[]): Promise<Uint8Array>;
+  /** Whether the file has a top-level column of this name. */
+  has(column: string): boolean;
+  /**
+   * The columns (top-level names) of the row groups (every row group when
+   * undefined), decoded into one Arrow IPC stream (for `tableFromIPC`).
+   */
+  read(rowGroups: readonly number[] | undefined, columns: readonly string[]): Promise<Uint8Array>;
   /** Frees the reader's wasm memory. */
   close(): void;
 }
@@ -107,8 +112,23 @@ export interface ParquetColumnsReader {
 export async function openParquetColumns(file: Blob): Promise<ParquetColumnsReader> {
   const parquet = await ParquetFile.fromFile(file);
   return {
+    has(column) {
+      const schema = parquet.schema();
+      try {
+        // The wasm schema answers only indexOf, which throws for a name it does not hold.
+        schema.indexOf(column);
+        return true;
+      } catch {
+        return false;
+      } finally {
+        schema.free();
+      }
+    },
     async read(rowGroups, columns) {
-      const table = await parquet.read({ rowGroups: [...rowGroups], columns: [...columns] });
+      const table = await parquet.read({
+        ...(rowGroups === undefined ? {} : { rowGroups: [...rowGroups] }),
+        columns: [...columns],
+      });
       return table.intoIPCStream();
     },
     close() {

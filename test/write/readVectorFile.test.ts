@@ -1,9 +1,12 @@
 import path from 'node:path';
+import { tableFromArrays, tableToIPC } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../lambda/errors.ts';
 import { LocalStore } from '../../lambda/store/LocalStore.ts';
 import { PartWriter } from '../../lambda/write/PartWriter.ts';
-import { readVectorFile } from '../../lambda/write/readVectorFile.ts';
+import { encodeParquet } from '../../lambda/write/parquetWasm.ts';
+import { readContentHashes, readVectorFile } from '../../lambda/write/readVectorFile.ts';
+import { writeEmptyPart } from '../../lambda/write/writeEmptyPart.ts';
 import { embeddedRows, TEST_MODEL, useTempDir } from '../helpers/embeddedRows.ts';
 
 describe('Function: readVectorFile', () => {
@@ -61,5 +64,86 @@ describe('Function: readVectorFile', () => {
     // Act & Assess
     await expect(readVectorFile(store, uri)).rejects.toBeInstanceOf(InputError);
     await expect(readVectorFile(store, path.join(dir, 'missing.arrow'))).rejects.toBeInstanceOf(InputError);
+  });
+});
+
+describe('Function: readContentHashes', () => {
+  let dir: string;
+  const store = new LocalStore();
+  useTempDir((made) => {
+    dir = made;
+  });
+
+  it.each(['parquet', 'arrow'] as const)(
+    'gives every row hash of a %s part in row order, across row groups',
+    async (format) => {
+      // Prepare
+      const rows = embeddedRows(2_500, { dimensions: 12 });
+      const parts = new PartWriter(store, dir, {
+        model: TEST_MODEL,
+        sourceUri: 'in.csv',
+        format,
+        rowGroupRows: 1_000,
+      });
+      await parts.addMany(rows);
+      const [output] = await parts.finish();
+
+      // Act
+      const hashes = await readContentHashes(store, output?.uri ?? '');
+
+      // Assess
+      expect(hashes).toEqual(rows.map((row) => row.contentHash));
+    },
+  );
+
+  it('gives no hashes for the empty part of an output without rows', async () => {
+    // Prepare
+    const [output] = await writeEmptyPart(store, dir, {
+      model: TEST_MODEL,
+      sourceUri: 'in.csv',
+      dimensions: 4,
+    });
+
+    // Act
+    const hashes = await readContentHashes(store, output?.uri ?? '');
+
+    // Assess
+    expect(hashes).toEqual([]);
+  });
+
+  it('throws an InputError for a file that is not a part, as readVectorFile does', async () => {
+    // Prepare
+    const bogus = path.join(dir, 'bogus.parquet');
+    await store.put(bogus, 'not parquet');
+    const rows = embeddedRows(3);
+    const parts = new PartWriter(store, dir, { model: TEST_MODEL, sourceUri: 'in.csv' });
+    await parts.addMany(rows);
+    const [output] = await parts.finish();
+    // A real Parquet file, but not a part: its only column is content_hash.
+    const hashesOnly = path.join(dir, 'hashes-only.parquet');
+    const ipc = tableToIPC(tableFromArrays({ content_hash: rows.map((row) => row.contentHash) }), 'stream');
+    await store.put(
+      hashesOnly,
+      encodeParquet(ipc, {
+        rowGroupRows: 10,
+        metadata: new Map(),
+        utf8Columns: ['content_hash'],
+        dictionaryColumns: [],
+        statisticsColumns: [],
+        byteStreamSplit: false,
+      }),
+    );
+
+    // Act & Assess
+    expect(await readContentHashes(store, output?.uri ?? '')).toHaveLength(3);
+    await expect(readContentHashes(store, hashesOnly)).rejects.toThrow(/not an embed-batch part/);
+    for (const uri of [
+      bogus,
+      hashesOnly,
+      path.join(dir, 'missing.parquet'),
+      path.join(dir, 'missing.arrow'),
+    ]) {
+      await expect(readContentHashes(store, uri)).rejects.toBeInstanceOf(InputError);
+    }
   });
 });
