@@ -66,8 +66,18 @@ export async function searchVectors(options: SearchVectorsOptions): Promise<Sear
   // The scan's own kernel: a concurrent search in this process has another.
   const kernel = await VectorKernel.load();
   let scanned = 0;
+  // One part ahead: the next part's footer and first vectors are read while this one is scanned.
+  const open = (index: number): Promise<VectorPart> | undefined => {
+    const uri = options.parts[index];
+    const opening = uri === undefined ? undefined : openPart(options.store, uri);
+    // Awaited in its turn; until then a failure must not count as unhandled.
+    opening?.catch(() => undefined);
+    return opening;
+  };
+  let opening = open(0);
   for (const [index, uri] of options.parts.entries()) {
-    const part = await openPart(options.store, uri);
+    const part = await (opening as Promise<VectorPart>);
+    opening = open(index + 1);
     opened.push(part);
     if (model === undefined) {
       model = part.model;

@@ -53,6 +53,20 @@ export async function openParquetPart(store: ObjectStore, uri: string): Promise<
     whole ??= await blobOf(store, uri);
     return whole;
   };
+  const groups = footer.rowGroups
+    .map((rowGroup, group) => ({
+      group,
+      rows: rowGroup.rows,
+      chunk: rowGroup.columns.find((c) => c.path === leaf),
+    }))
+    .filter((g) => g.rows > 0);
+  // A part is opened just before its scan (the search opens the next while it scans one): its first
+  // row group's vectors are read from now on, and the decompressor made ready, so the scan need not wait.
+  const zstdReady = zstdDecompressor();
+  const head = groups[0]?.chunk;
+  let prefetched = head === undefined ? undefined : read(head.start, head.compressedBytes);
+  prefetched?.catch(() => undefined);
+  zstdReady.catch(() => undefined);
 
   return {
     uri,
@@ -60,14 +74,7 @@ export async function openParquetPart(store: ObjectStore, uri: string): Promise<
     dimensions,
     rows: footer.rows,
     async *batches(kernel: VectorKernel): AsyncGenerator<VectorBatch> {
-      const zstd = await zstdDecompressor();
-      const groups = footer.rowGroups
-        .map((rowGroup, group) => ({
-          group,
-          rows: rowGroup.rows,
-          chunk: rowGroup.columns.find((c) => c.path === leaf),
-        }))
-        .filter((g) => g.rows > 0);
+      const zstd = await zstdReady;
       // Two read buffers, taken in turn: one is decoded while the next row group is read into the other.
       const buffers = [new Uint8Array(0), new Uint8Array(0)];
       const readGroup = (
@@ -82,7 +89,8 @@ export async function openParquetPart(store: ObjectStore, uri: string): Promise<
         return read(g.chunk.start, length, buffers[turn % 2]);
       };
       // The floats go straight into the kernel's memory, where the scan scores them.
-      let next = readGroup(groups[0], 0);
+      let next = prefetched ?? readGroup(groups[0], 0);
+      prefetched = undefined;
       for (const [i, g] of groups.entries()) {
         const bytes = await (next as Promise<Uint8Array>);
         next = readGroup(groups[i + 1], i + 1);
