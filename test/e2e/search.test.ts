@@ -53,12 +53,12 @@ async function writeProducts(n: number): Promise<string> {
   return file;
 }
 
-async function embed(file: string, extra: string[] = []): Promise<string> {
+async function embed(file: string, extra: string[] = [], into = out): Promise<string> {
   const result = await runCli([
     'run',
     file,
     '--out',
-    out,
+    into,
     '--base-url',
     server.url,
     '--model',
@@ -70,7 +70,7 @@ async function embed(file: string, extra: string[] = []): Promise<string> {
     ...extra,
   ]);
   expect(result.status, result.stderr.join('\n')).toBe(0);
-  return path.join(out, path.basename(file));
+  return path.join(into, path.basename(file));
 }
 
 interface SearchJson {
@@ -158,21 +158,27 @@ describe('Command: embed-batch search', () => {
     expect(path.basename(best?.part ?? '')).toMatch(/^part-\d{5}\.parquet$/);
   });
 
-  it('reads Arrow parts (format arrow or both) to the same result, and prints one line per hit', async () => {
+  it('reads Arrow parts (format arrow, or one named) to the same result as Parquet, and prints one line per hit', async () => {
     // Prepare
     const file = await writeProducts(150);
     const dir = await embed(file, ['--format', 'both']);
+    const arrowDir = await embed(file, ['--format', 'arrow'], path.join(root, 'arrow-out'));
     const query = 'ceramic teapot';
 
     // Act
     const both = await search(dir, query, ['-k', '5']);
+    const arrow = await search(arrowDir, query, ['-k', '5']);
+    const oneArrowPart = await search(path.join(dir, 'part-00000.arrow'), query, ['-k', '3']);
     const parquetOnly = await search(path.join(dir, 'part-00001.parquet'), query, ['-k', '3']);
     const lines = await runCli(['search', dir, query, '-k', '3']);
 
-    // Assess
-    expect(both.hits.every((h) => h.part.endsWith('.arrow'))).toBe(true);
+    // Assess: of both formats, the Parquet parts are searched (they scan faster); Arrow gives the same
+    expect(both.hits.every((h) => h.part.endsWith('.parquet'))).toBe(true);
+    expect(arrow.hits.every((h) => h.part.endsWith('.arrow'))).toBe(true);
+    expect(oneArrowPart.rows_scanned).toBe(70);
     const expected = await duckdbTopK(dir, query, 5);
     expect(both.hits.map((h) => h.score)).toEqual(expected.map((e) => expect.closeTo(e.score, 5)));
+    expect(arrow.hits.map((h) => [h.id, h.columns])).toEqual(both.hits.map((h) => [h.id, h.columns]));
     expect(parquetOnly.rows_scanned).toBe(70);
     expect(lines.stdout).toHaveLength(3);
     expect(lines.stdout[0]).toMatch(
