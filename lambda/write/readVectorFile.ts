@@ -1,6 +1,7 @@
 import { type Table, tableFromIPC } from 'apache-arrow';
 import { InputError } from '../errors.ts';
 import type { ObjectStore } from '../store/ObjectStore.ts';
+import { blobOf, readAll } from '../store/readBytes.ts';
 import { METADATA_KEYS } from './metadataKeys.ts';
 import { decodeParquet, openParquetColumns } from './parquetWasm.ts';
 
@@ -32,7 +33,7 @@ export interface VectorFile {
  * @throws InputError when the file is missing or is not an embed-batch part.
  */
 export async function readVectorFile(store: ObjectStore, uri: string): Promise<VectorFile> {
-  const bytes = await readWhole(store, uri);
+  const bytes = await readAll(store, uri);
   let table: Table;
   try {
     table = isParquet(uri) ? tableFromIPC(decodeParquet(bytes)) : tableFromIPC(bytes);
@@ -55,8 +56,7 @@ export async function readContentHashes(store: ObjectStore, uri: string): Promis
   let table: Table;
   try {
     if (isParquet(uri)) {
-      const blob = (await store.openBlob?.(uri)) ?? new Blob([await readWhole(store, uri)]);
-      const reader = await openParquetColumns(blob);
+      const reader = await openParquetColumns(await blobOf(store, uri));
       try {
         if (!reader.has('id') || !reader.has('embedding')) throw notAPart(uri);
         if (!reader.has('content_hash')) return [];
@@ -65,7 +65,7 @@ export async function readContentHashes(store: ObjectStore, uri: string): Promis
         reader.close();
       }
     } else {
-      table = tableFromIPC(await readWhole(store, uri));
+      table = tableFromIPC(await readAll(store, uri));
       if (table.getChild('id') === null || table.getChild('embedding') === null) throw notAPart(uri);
     }
   } catch (error) {
@@ -112,13 +112,6 @@ export function vectorFileOf(uri: string, table: Table): VectorFile {
 
 function isParquet(uri: string): boolean {
   return /\.parquet(\.partial)?$/i.test(uri);
-}
-
-async function readWhole(store: ObjectStore, uri: string): Promise<Buffer> {
-  const opened = await store.get(uri);
-  const chunks: Uint8Array[] = [];
-  for await (const chunk of opened.body) chunks.push(chunk);
-  return Buffer.concat(chunks);
 }
 
 function notAPart(uri: string): InputError {

@@ -1,8 +1,8 @@
 import type { Table } from 'apache-arrow';
 import { InputError } from '../../errors.ts';
 import type { ObjectStore } from '../../store/ObjectStore.ts';
+import { readAll } from '../../store/readBytes.ts';
 import { METADATA_KEYS } from '../../write/metadataKeys.ts';
-import { readAll } from '../readBytes.ts';
 import {
   plainValue,
   type RowAddress,

@@ -1,10 +1,10 @@
 import type { Table } from 'apache-arrow';
 import { InputError } from '../../errors.ts';
 import type { ObjectStore } from '../../store/ObjectStore.ts';
+import { blobOf, readRange } from '../../store/readBytes.ts';
 import { METADATA_KEYS } from '../../write/metadataKeys.ts';
 import type { ParquetColumnsReader } from '../../write/parquetWasm.ts';
 import type { VectorKernel } from '../kernel/VectorKernel.ts';
-import { blobOf, readRange } from '../readBytes.ts';
 import {
   plainValue,
   type RowAddress,

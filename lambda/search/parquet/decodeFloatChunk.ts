@@ -11,12 +11,10 @@
  */
 import type { VectorKernel } from '../kernel/VectorKernel.ts';
 import type { ColumnChunkInfo, LeafLevels } from './ParquetFooter.ts';
-import { dataPageOf, PAGE_TYPE, pagesOf } from './pageHeaders.ts';
+import { canInflate, dataPageOf, inflatePage, PAGE_TYPE, pagesOf } from './pageHeaders.ts';
 import type { Decompress } from './zstdDecompressor.ts';
 
 const FLOAT = 4;
-const UNCOMPRESSED = 0;
-const ZSTD = 6;
 const PLAIN = 0;
 const BYTE_STREAM_SPLIT = 9;
 
@@ -42,7 +40,7 @@ export function decodeFloatChunk(
   zstd: Decompress,
 ): boolean {
   if (!LITTLE_ENDIAN || info.type !== FLOAT || info.numValues !== expected) return false;
-  if (info.codec !== UNCOMPRESSED && info.codec !== ZSTD) return false;
+  if (!canInflate(info.codec)) return false;
   let filled = 0;
   for (const page of pagesOf(bytes)) {
     if (filled >= expected) break;
@@ -52,12 +50,14 @@ export function decodeFloatChunk(
     if (header === undefined) return false;
     let values: Uint8Array | undefined;
     if (header.version === 1) {
-      values = skipLevels(inflate(page.data, info.codec, page.uncompressedSize, zstd), levels);
+      values = skipLevels(inflatePage(page.data, info.codec, page.uncompressedSize, zstd), levels);
     } else {
       if (header.nulls !== 0) return false;
       const levelBytes = header.repetitionBytes + header.definitionBytes;
       const rest = page.data.subarray(levelBytes);
-      values = header.compressed ? inflate(rest, info.codec, page.uncompressedSize - levelBytes, zstd) : rest;
+      values = header.compressed
+        ? inflatePage(rest, info.codec, page.uncompressedSize - levelBytes, zstd)
+        : rest;
     }
     const count = header.numValues;
     // Values fewer than level entries mean nulls or empty lists: not flat vectors.
@@ -73,12 +73,6 @@ export function decodeFloatChunk(
     filled += count;
   }
   return filled === expected;
-}
-
-function inflate(data: Uint8Array, codec: number, size: number, zstd: Decompress): Uint8Array | undefined {
-  if (codec === UNCOMPRESSED) return data;
-  // A view the next page's decompression reuses: this page is done with it first.
-  return zstd(data, size);
 }
 
 /**

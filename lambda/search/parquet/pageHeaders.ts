@@ -5,6 +5,30 @@
  * no decompression: a reader can step over pages it has no use for.
  */
 import { ThriftCompactReader, type ThriftStruct } from './ThriftCompactReader.ts';
+import type { Decompress } from './zstdDecompressor.ts';
+
+/** parquet.thrift `CompressionCodec`s the page decoders read. */
+export const CODEC = { uncompressed: 0, zstd: 6 } as const;
+
+/** Whether the page decoders read this codec. */
+export function canInflate(codec: number): boolean {
+  return codec === CODEC.uncompressed || codec === CODEC.zstd;
+}
+
+/**
+ * A page's bytes decompressed to `size`: the bytes themselves when
+ * uncompressed, else a view the next decompression reuses (use it first);
+ * undefined for another codec, or a frame that is not `size` bytes.
+ */
+export function inflatePage(
+  data: Uint8Array,
+  codec: number,
+  size: number,
+  zstd: Decompress,
+): Uint8Array | undefined {
+  if (codec === CODEC.uncompressed) return data;
+  return codec === CODEC.zstd ? zstd(data, size) : undefined;
+}
 
 /** parquet.thrift `PageType`. */
 export const PAGE_TYPE = { data: 0, index: 1, dictionary: 2, dataV2: 3 } as const;

@@ -14,7 +14,16 @@
 import { plainValue } from '../VectorPart.ts';
 import { decodeRleHybrid } from './decodeRleHybrid.ts';
 import type { ColumnChunkInfo, LeafColumn } from './ParquetFooter.ts';
-import { type DataPage, dataPageOf, dictionaryPageOf, type Page, pagesOf } from './pageHeaders.ts';
+import {
+  CODEC,
+  canInflate,
+  type DataPage,
+  dataPageOf,
+  dictionaryPageOf,
+  inflatePage,
+  type Page,
+  pagesOf,
+} from './pageHeaders.ts';
 import type { Decompress } from './zstdDecompressor.ts';
 
 /** The kinds of cells read here, by the Arrow type parquet-wasm reads them as. */
@@ -29,8 +38,6 @@ const UTF8 = 0;
 const INT_64 = 18;
 const STRING = 1;
 const INTEGER = 10;
-const UNCOMPRESSED = 0;
-const ZSTD = 6;
 const PLAIN = 0;
 const PLAIN_DICTIONARY = 2;
 const RLE = 3;
@@ -70,7 +77,7 @@ export function cellKindOf(path: string, leaf: LeafColumn): CellKind | undefined
 
 /** Whether {@link readChunkCells} can read the chunk at all (kind and codec); if not, skip reading it. */
 export function canReadCells(chunk: ColumnChunkInfo, leaf: LeafColumn): boolean {
-  return cellKindOf(chunk.path, leaf) !== undefined && (chunk.codec === UNCOMPRESSED || chunk.codec === ZSTD);
+  return cellKindOf(chunk.path, leaf) !== undefined && canInflate(chunk.codec);
 }
 
 /**
@@ -169,7 +176,7 @@ function pageCells(
   let levels: Uint32Array | undefined;
   if (header.version === 1) {
     // Levels and values are compressed together. The buffer may be reused by the next call: read it now.
-    const whole = inflate(page.data, codec, page.uncompressedSize, zstd);
+    const whole = inflatePage(page.data, codec, page.uncompressedSize, zstd);
     if (whole === undefined) return undefined;
     values = whole;
     if (leaf.maxDefinition > 0) {
@@ -185,7 +192,7 @@ function pageCells(
     }
     const rest = page.data.subarray(header.definitionBytes);
     const size = page.uncompressedSize - header.definitionBytes;
-    const inflated = header.compressed ? inflate(rest, codec, size, zstd) : rest;
+    const inflated = header.compressed ? inflatePage(rest, codec, size, zstd) : rest;
     if (inflated === undefined) return undefined;
     values = inflated;
   }
@@ -253,9 +260,9 @@ function readDictionary(
   if (header === undefined || (header.encoding !== PLAIN && header.encoding !== PLAIN_DICTIONARY)) {
     return undefined;
   }
-  const inflated = inflate(page.data, codec, page.uncompressedSize, zstd);
+  const inflated = inflatePage(page.data, codec, page.uncompressedSize, zstd);
   if (inflated === undefined) return undefined;
-  return new PlainValues(codec === UNCOMPRESSED ? inflated : inflated.slice(), kind, header.numValues);
+  return new PlainValues(codec === CODEC.uncompressed ? inflated : inflated.slice(), kind, header.numValues);
 }
 
 /**
@@ -302,11 +309,6 @@ class PlainValues {
       }
     }
   }
-}
-
-function inflate(data: Uint8Array, codec: number, size: number, zstd: Decompress): Uint8Array | undefined {
-  if (codec === UNCOMPRESSED) return data;
-  return codec === ZSTD ? zstd(data, size) : undefined;
 }
 
 /** `length` bytes from `start`; unlike `subarray`, throws instead of returning fewer. */

@@ -1,4 +1,4 @@
-import type { ObjectStore } from '../store/ObjectStore.ts';
+import type { ObjectStore } from './ObjectStore.ts';
 
 /**
  * A byte range of an object, in one buffer: one positioned read where the
