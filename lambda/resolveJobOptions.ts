@@ -1,5 +1,6 @@
 import { DEFAULT_MAX_TOKENS_PER_REQUEST, isIonos, maxInputTokens } from './embed/modelFacts.ts';
 import { ConfigError } from './errors.ts';
+import { CLI_FLAGS, type OptionNames } from './optionNames.ts';
 import type { JobOptions, MaxRejected } from './pipelineTypes.ts';
 import { CSV_DELIMITERS, type CsvDelimiter } from './read/CsvDelimiter.ts';
 import { keptColumnNames } from './read/keptColumn.ts';
@@ -76,41 +77,78 @@ export function parseEncoding(value: string, name = '--encoding'): InputEncoding
   return encoding as InputEncoding;
 }
 
-/** `--max-rejected N` (a count) or `P%` (a share of the records read, 0 to 100). */
-export function parseMaxRejected(value: string | MaxRejected): MaxRejected {
+/**
+ * `--max-rejected N` (a count) or `P%` (a share of the records read, 0 to 100).
+ * @param name What the user set, for the message. @default '--max-rejected'
+ */
+export function parseMaxRejected(value: string | MaxRejected, name = CLI_FLAGS.maxRejected): MaxRejected {
   if (typeof value !== 'string') return value;
   const match = /^\s*(\d+(?:\.\d+)?)\s*(%?)\s*$/.exec(value);
   const number = match ? Number(match[1]) : Number.NaN;
   if (match?.[2] === '%' && number <= 100) return { percent: number };
   if (match?.[2] === '' && Number.isSafeInteger(number)) return { count: number };
   throw new ConfigError(
-    `Expected \`--max-rejected\` to be a number of records (e.g. 10) or a percentage up to 100% (e.g. 5%), got ${JSON.stringify(value)}`,
+    `Expected \`${name}\` to be a number of records (e.g. 10) or a percentage up to 100% (e.g. 5%), got ${JSON.stringify(value)}`,
   );
 }
 
 /**
  * Whether a finished job's rejections exceed `--max-rejected`; undefined when
  * within it, else the one-line reason (for stderr and the exit status).
+ * @param name What the user set, for the message. @default '--max-rejected'
  */
 export function exceedsMaxRejected(
   limit: MaxRejected | undefined,
   rows: { readonly read: number; readonly rejected: number },
+  name = CLI_FLAGS.maxRejected,
 ): string | undefined {
   if (limit === undefined || rows.rejected === 0) return undefined;
   if ('count' in limit) {
     if (rows.rejected <= limit.count) return undefined;
-    return `${rows.rejected} of ${rows.read} records rejected, over --max-rejected ${limit.count}`;
+    return `${rows.rejected} of ${rows.read} records rejected, over ${name} ${limit.count}`;
   }
   const share = (100 * rows.rejected) / rows.read;
   if (share <= limit.percent) return undefined;
-  return `${rows.rejected} of ${rows.read} records rejected (${share.toFixed(1)}%), over --max-rejected ${limit.percent}%`;
+  return `${rows.rejected} of ${rows.read} records rejected (${share.toFixed(1)}%), over ${name} ${limit.percent}%`;
+}
+
+/**
+ * Seconds between checkpoints, as `--checkpoint-seconds` or `checkpointSeconds`
+ * gives them, in the milliseconds the job takes; checked here, in the unit the
+ * user wrote.
+ */
+export function checkpointIntervalMs(
+  seconds: number | undefined,
+  names: OptionNames = CLI_FLAGS,
+): number | undefined {
+  if (seconds === undefined) return undefined;
+  if (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds < 0.001)
+    throw new ConfigError(
+      `Expected \`${names.checkpointSeconds}\` to be a number of seconds (at least 0.001), got ${String(seconds)}`,
+    );
+  return Math.round(seconds * 1000);
 }
 
 /**
  * Applies defaults in one place and validates at the door; messages name the
- * CLI flag, since that is what a user typed.
+ * setting as the caller knows it: the CLI's flag (the default) or the
+ * library's option (`API_OPTIONS`).
  */
-export function resolveJobOptions(input: JobOptionsInput): JobOptions {
+export function resolveJobOptions(input: JobOptionsInput, names: OptionNames = CLI_FLAGS): JobOptions {
+  if (
+    input.keepColumns !== undefined &&
+    (!Array.isArray(input.keepColumns) || input.keepColumns.some((c) => typeof c !== 'string'))
+  )
+    throw new ConfigError(
+      `Expected \`${names.keepColumns}\` to be a list of column names, got ${JSON.stringify(input.keepColumns)}`,
+    );
+  for (const [name, value] of [
+    [names.textColumn, input.textColumn],
+    [names.idColumn, input.idColumn],
+  ] as const) {
+    if (value !== undefined && typeof value !== 'string')
+      throw new ConfigError(`Expected \`${name}\` to be a column name, got ${JSON.stringify(value)}`);
+  }
   const batchSize =
     input.batchSize ?? (input.baseUrl && isIonos(input.baseUrl) ? IONOS_BATCH_SIZE : DEFAULT_BATCH_SIZE);
   const options: JobOptions = {
@@ -131,38 +169,43 @@ export function resolveJobOptions(input: JobOptionsInput): JobOptions {
     full: input.full ?? false,
     checkpointIntervalMs: input.checkpointIntervalMs,
     requireIdColumn: input.requireIdColumn ?? false,
-    delimiter: input.delimiter === undefined ? undefined : parseDelimiter(input.delimiter),
-    encoding: input.encoding === undefined ? undefined : parseEncoding(input.encoding),
-    maxRejected: input.maxRejected === undefined ? undefined : parseMaxRejected(input.maxRejected),
+    delimiter: input.delimiter === undefined ? undefined : parseDelimiter(input.delimiter, names.delimiter),
+    encoding: input.encoding === undefined ? undefined : parseEncoding(input.encoding, names.encoding),
+    maxRejected:
+      input.maxRejected === undefined ? undefined : parseMaxRejected(input.maxRejected, names.maxRejected),
   };
-  positiveInteger(options.batchSize, '--batch-size');
-  positiveInteger(options.maxBatchTokens, '--batch-tokens');
-  positiveInteger(options.maxBatchBytes, '--batch-bytes');
-  positiveInteger(options.concurrency, '--concurrency');
-  positiveInteger(options.maxRecordBytes, '--max-record-bytes');
-  if (options.rowsPerPart !== undefined) positiveInteger(options.rowsPerPart, '--part-rows');
-  if (options.checkpointIntervalMs !== undefined)
-    positiveInteger(options.checkpointIntervalMs, '--checkpoint-seconds');
-  if (options.dimensions !== undefined) positiveInteger(options.dimensions, '--dimensions');
+  positiveInteger(options.batchSize, names.batchSize);
+  positiveInteger(options.maxBatchTokens, names.maxBatchTokens);
+  positiveInteger(options.maxBatchBytes, names.maxBatchBytes);
+  positiveInteger(options.concurrency, names.concurrency);
+  positiveInteger(options.maxRecordBytes, names.maxRecordBytes);
+  if (options.rowsPerPart !== undefined) positiveInteger(options.rowsPerPart, names.rowsPerPart);
+  if (options.checkpointIntervalMs !== undefined && !(options.checkpointIntervalMs >= 1))
+    throw new ConfigError(
+      `Expected \`${names.checkpointSeconds}\` to be a number of seconds (at least 0.001), got ${options.checkpointIntervalMs / 1000}`,
+    );
+  if (options.dimensions !== undefined) positiveInteger(options.dimensions, names.dimensions);
   if (!FORMATS.includes(options.format)) {
-    throw new ConfigError(`Expected \`--format\` to be one of ${FORMATS.join(', ')}, got ${options.format}`);
+    throw new ConfigError(
+      `Expected \`${names.format}\` to be one of ${FORMATS.join(', ')}, got ${options.format}`,
+    );
   }
-  for (const [flag, value] of [
-    ['--text-column', options.textColumn],
-    ['--id-column', options.idColumn],
+  for (const [name, value] of [
+    [names.textColumn, options.textColumn],
+    [names.idColumn, options.idColumn],
   ] as const) {
     if (value.trim() === '')
-      throw new ConfigError(`Expected \`${flag}\` to be a column name, got an empty string`);
+      throw new ConfigError(`Expected \`${name}\` to be a column name, got an empty string`);
   }
   const kept = keptColumnNames(options.keepColumns);
   if (kept.includes(options.textColumn) || kept.includes(options.idColumn)) {
-    throw new ConfigError('Expected `--keep-columns` not to repeat the text or id column');
+    throw new ConfigError(`Expected \`${names.keepColumns}\` not to repeat the text or id column`);
   }
   return options;
 }
 
-function positiveInteger(value: number, flag: string): void {
+function positiveInteger(value: number, name: string): void {
   if (!Number.isInteger(value) || value < 1) {
-    throw new ConfigError(`Expected \`${flag}\` to be a positive integer, got ${value}`);
+    throw new ConfigError(`Expected \`${name}\` to be a positive integer, got ${value}`);
   }
 }

@@ -9,13 +9,15 @@ import { expandInputs } from '../commands/expandInputs.ts';
 import { type CreatedEmbedder, createEmbedder } from '../embed/createEmbedder.ts';
 import type { RetryEvent } from '../embed/ResilientEmbedder.ts';
 import { ConfigError, EmbedBatchError } from '../errors.ts';
+import { API_OPTIONS } from '../optionNames.ts';
 import type { JobProgress } from '../pipelineTypes.ts';
-import { exceedsMaxRejected, resolveJobOptions } from '../resolveJobOptions.ts';
+import { checkpointIntervalMs, exceedsMaxRejected, resolveJobOptions } from '../resolveJobOptions.ts';
 import { type FileOutcome, runFiles, sumProgress } from '../runFiles.ts';
 import type { ObjectStore } from '../store/ObjectStore.ts';
 import { joinUri } from '../store/uri.ts';
 import type { OutputFormat, RequestStats, TokenStats } from '../types.ts';
 import type { UsageReport } from '../write/UsageReport.ts';
+import { checkEmbedOptions } from './checkEmbedOptions.ts';
 import { envWithKey } from './envWithKey.ts';
 
 /**
@@ -155,30 +157,35 @@ export async function embedFiles(
   inputs: readonly string[],
   options: EmbedOptions = {},
 ): Promise<EmbedFilesResult> {
+  if (!Array.isArray(inputs) || inputs.some((input) => typeof input !== 'string'))
+    throw new ConfigError('Expected `inputs` to be a list of files, folders or s3:// URIs (strings)');
   if (inputs.length === 0) throw new ConfigError('Expected at least one input file');
+  checkEmbedOptions(options);
   const env = envWithKey(options);
-  const endpoint = endpointConfig({ baseUrl: options.baseUrl, model: options.model }, env);
-  const job = resolveJobOptions({
-    model: options.embedder?.transport.model ?? endpoint.model,
-    baseUrl: endpoint.baseUrl,
-    textColumn: options.textColumn,
-    idColumn: options.idColumn,
-    requireIdColumn: options.idColumn !== undefined,
-    keepColumns: options.keepColumns,
-    format: options.format,
-    includeText: options.includeText,
-    batchSize: options.batchSize,
-    concurrency: options.concurrency,
-    dimensions: options.dimensions,
-    rowsPerPart: options.partRows,
-    maxRecordBytes: options.maxRecordBytes,
-    delimiter: options.delimiter,
-    encoding: options.encoding,
-    maxRejected: options.maxRejected === undefined ? undefined : String(options.maxRejected),
-    full: options.full ?? false,
-    checkpointIntervalMs:
-      options.checkpointSeconds === undefined ? undefined : Math.round(options.checkpointSeconds * 1000),
-  });
+  const endpoint = endpointConfig({ baseUrl: options.baseUrl, model: options.model }, env, API_OPTIONS);
+  const job = resolveJobOptions(
+    {
+      model: options.embedder?.transport.model ?? endpoint.model,
+      baseUrl: endpoint.baseUrl,
+      textColumn: options.textColumn,
+      idColumn: options.idColumn,
+      requireIdColumn: options.idColumn !== undefined,
+      keepColumns: options.keepColumns,
+      format: options.format,
+      includeText: options.includeText,
+      batchSize: options.batchSize,
+      concurrency: options.concurrency,
+      dimensions: options.dimensions,
+      rowsPerPart: options.partRows,
+      maxRecordBytes: options.maxRecordBytes,
+      delimiter: options.delimiter,
+      encoding: options.encoding,
+      maxRejected: options.maxRejected === undefined ? undefined : String(options.maxRejected),
+      full: options.full ?? false,
+      checkpointIntervalMs: checkpointIntervalMs(options.checkpointSeconds, API_OPTIONS),
+    },
+    API_OPTIONS,
+  );
   const filesAtOnce = options.filesAtOnce;
   if (filesAtOnce !== undefined && !(Number.isInteger(filesAtOnce) && filesAtOnce >= 1))
     throw new ConfigError(`Expected \`filesAtOnce\` to be a positive integer, got ${filesAtOnce}`);
@@ -270,6 +277,8 @@ export async function embedFiles(
  *   allows or every record was (the output is written either way).
  */
 export async function embedFile(input: string, options: EmbedOptions = {}): Promise<UsageReport> {
+  if (typeof input !== 'string')
+    throw new ConfigError(`Expected \`input\` to be a file or s3:// URI (a string), got ${typeof input}`);
   const { files } = await embedFiles([input], options);
   if (files.length !== 1) throw new ConfigError(`Expected ${input} to be one file, found ${files.length}`);
   const [file] = files as [FileResult];
@@ -286,7 +295,7 @@ function resultOf(outcome: FileOutcome, maxRejected: Parameters<typeof exceedsMa
     const unmet =
       rows.read > 0 && rows.embedded === 0
         ? `every record was rejected (${rows.rejected} of ${rows.read}); see ${joinUri(outcome.task.outputDir, 'errors.jsonl')}`
-        : exceedsMaxRejected(maxRejected, rows);
+        : exceedsMaxRejected(maxRejected, rows, API_OPTIONS.maxRejected);
     if (unmet !== undefined)
       return {
         ...base,

@@ -7,6 +7,7 @@ import { endpointConfig } from '../commands/endpointConfig.ts';
 import { type CreatedEmbedder, createEmbedder } from '../embed/createEmbedder.ts';
 import { OFFLINE_MODEL } from '../embed/featureHash.ts';
 import { ConfigError, InputError } from '../errors.ts';
+import { API_OPTIONS } from '../optionNames.ts';
 import { type SearchResult, searchVectors } from '../search/searchVectors.ts';
 import type { ObjectStore } from '../store/ObjectStore.ts';
 import { joinUri } from '../store/uri.ts';
@@ -88,7 +89,7 @@ async function embedQuery(
     const offline = model === OFFLINE_MODEL;
     const endpoint = offline
       ? { model, offline: true as const }
-      : endpointConfig({ baseUrl: options.baseUrl, model }, env);
+      : endpointConfig({ baseUrl: options.baseUrl, model }, env, API_OPTIONS);
     created = createEmbedder({ ...endpoint, dimensions, concurrency: 1 });
   } else if (created.transport.model !== model) {
     throw new ConfigError(`The embedder's model ${created.transport.model} is not the output's, ${model}`);

@@ -1,6 +1,7 @@
 import { OFFLINE_MODEL } from '../embed/featureHash.ts';
 import { withoutUrlCredentials } from '../embed/redactSecret.ts';
 import { ConfigError } from '../errors.ts';
+import { CLI_FLAGS, type OptionNames } from '../optionNames.ts';
 
 /** Where embeddings come from, resolved from flags and environment (flags win). */
 export interface EndpointConfig {
@@ -22,6 +23,7 @@ export const DEFAULT_MODEL = 'BAAI/bge-m3';
 export function endpointConfig(
   flags: { readonly baseUrl?: string; readonly model?: string },
   env: NodeJS.ProcessEnv = process.env,
+  names: OptionNames = CLI_FLAGS,
 ): EndpointConfig {
   const baseUrl = clean(flags.baseUrl) ?? clean(env.EMBEDDINGS_BASE_URL);
   const apiKey = clean(env.EMBEDDINGS_API_KEY) ?? clean(env.IONOS_API_TOKEN);
@@ -31,7 +33,7 @@ export function endpointConfig(
       if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('not http');
     } catch {
       throw new ConfigError(
-        `Expected \`--base-url\` (or EMBEDDINGS_BASE_URL) to be an http(s) URL, got ${withoutUrlCredentials(baseUrl)}`,
+        `Expected \`${names.baseUrl}\` (or EMBEDDINGS_BASE_URL) to be an http(s) URL, got ${withoutUrlCredentials(baseUrl)}`,
       );
     }
   }
@@ -39,7 +41,7 @@ export function endpointConfig(
   if (baseUrl === undefined && apiKey === undefined) {
     if (model !== undefined && model !== OFFLINE_MODEL) {
       throw new ConfigError(
-        `Model ${model} needs an endpoint: set EMBEDDINGS_API_KEY (or IONOS_API_TOKEN) or --base-url; without them only the offline model ${OFFLINE_MODEL} runs`,
+        `Model ${model} needs an endpoint: set EMBEDDINGS_API_KEY (or IONOS_API_TOKEN) or ${names.baseUrl}; without them only the offline model ${OFFLINE_MODEL} runs`,
       );
     }
     return { model: OFFLINE_MODEL, offline: true };

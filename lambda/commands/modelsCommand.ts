@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { createEmbedder } from '../embed/createEmbedder.ts';
+import { CLI_FLAGS } from '../optionNames.ts';
 import { endpointConfig } from './endpointConfig.ts';
 import type { Io } from './io.ts';
 
@@ -16,7 +17,7 @@ export async function modelsCommand(argv: readonly string[], io: Io): Promise<nu
     return 0;
   }
   const endpoint = endpointConfig({ baseUrl: values['base-url'] }, io.env);
-  const { transport } = createEmbedder({ ...endpoint, concurrency: 1 });
+  const { transport } = createEmbedder({ ...endpoint, concurrency: 1 }, CLI_FLAGS);
   for (const id of await transport.listModels()) io.stdout(id);
   return 0;
 }

@@ -7,8 +7,9 @@ import { RATE_BUDGET_MAX_ATTEMPTS, rateBudgetOn } from '../budget/DynamoRateBudg
 import { createEmbedder } from '../embed/createEmbedder.ts';
 import type { BatchEmbedder } from '../embed/types.ts';
 import { ConfigError, EmbedBatchError, isFatalForJob, type JobInterruptedError } from '../errors.ts';
+import { CLI_FLAGS } from '../optionNames.ts';
 import type { JobOptions } from '../pipelineTypes.ts';
-import { exceedsMaxRejected, resolveJobOptions } from '../resolveJobOptions.ts';
+import { checkpointIntervalMs, exceedsMaxRejected, resolveJobOptions } from '../resolveJobOptions.ts';
 import { runFiles } from '../runFiles.ts';
 import type { ObjectStore } from '../store/ObjectStore.ts';
 import { isS3Uri, joinUri } from '../store/uri.ts';
@@ -146,28 +147,31 @@ export function setUpJob(
     rowsPerPart: num('part-rows'),
     maxRecordBytes: num('max-record-bytes'),
     full: v.full === true,
-    checkpointIntervalMs: secondsToMs(num('checkpoint-seconds')),
+    checkpointIntervalMs: checkpointIntervalMs(num('checkpoint-seconds')),
   });
-  const { embedder } = createEmbedder({
-    baseUrl: endpoint.baseUrl,
-    apiKey: endpoint.apiKey,
-    model: endpoint.model,
-    dimensions: options.dimensions,
-    rps: num('rps'),
-    burst: num('burst'),
-    tpm: num('tpm'),
-    concurrency: options.concurrency,
-    timeoutMs: num('timeout-ms'),
-    signal: signals?.abort,
-    maxRetryWait: num('max-retry-wait'),
-    onRetry: retryNotices(io),
-    // DynamoDB from the SDK's standard settings (AWS_ENDPOINT_URL_DYNAMODB, region, credentials).
-    rateBudget: rateBudgetOn(
-      str('rate-table'),
-      () => new DynamoDBClient({ maxAttempts: RATE_BUDGET_MAX_ATTEMPTS }),
-      { createTable: true },
-    ),
-  });
+  const { embedder } = createEmbedder(
+    {
+      baseUrl: endpoint.baseUrl,
+      apiKey: endpoint.apiKey,
+      model: endpoint.model,
+      dimensions: options.dimensions,
+      rps: num('rps'),
+      burst: num('burst'),
+      tpm: num('tpm'),
+      concurrency: options.concurrency,
+      timeoutMs: num('timeout-ms'),
+      signal: signals?.abort,
+      maxRetryWait: num('max-retry-wait'),
+      onRetry: retryNotices(io),
+      // DynamoDB from the SDK's standard settings (AWS_ENDPOINT_URL_DYNAMODB, region, credentials).
+      rateBudget: rateBudgetOn(
+        str('rate-table'),
+        () => new DynamoDBClient({ maxAttempts: RATE_BUDGET_MAX_ATTEMPTS }),
+        { createTable: true },
+      ),
+    },
+    CLI_FLAGS,
+  );
   const filesAtOnce = num('files-at-once') ?? DEFAULT_MAX_OPEN;
   if (!Number.isInteger(filesAtOnce) || filesAtOnce < 1)
     throw new ConfigError(
@@ -185,10 +189,6 @@ export function setUpJob(
     extra: Object.fromEntries(Object.keys(extraFlags).map((name) => [name, v[name]])),
     signals,
   };
-}
-
-function secondsToMs(seconds: number | undefined): number | undefined {
-  return seconds === undefined ? undefined : Math.round(seconds * 1000);
 }
 
 /** Says on stderr that the offline embedder is in use, as DESIGN.md asks. */

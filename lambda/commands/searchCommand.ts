@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { type SearchHit, search } from '../api/search.ts';
 import { ConfigError } from '../errors.ts';
+import { endpointConfig } from './endpointConfig.ts';
 import { flagError } from './flagError.ts';
 import { type Io, numberFlag } from './io.ts';
 
@@ -9,7 +10,7 @@ export const SEARCH_USAGE = `Usage: embed-batch search <output dir|file.parquet|
 Embeds the query with the model recorded in the output, and prints the k rows
 closest to it by cosine similarity, with their kept columns. Brute force over
 every row, streamed one row group at a time (memory stays flat on any output).
-Of an output written as both Parquet and Arrow, the Arrow files are read (no decoding).
+Of an output written as both Parquet and Arrow, the Parquet files are read (they scan faster).
   -k N            rows to print (default 5)
   --json          one JSON object: query, model, rows_scanned, hits [{rank, score, id, text, columns, part, row}]
   --base-url URL  the endpoint that embeds the query (EMBEDDINGS_BASE_URL; the offline model needs none)`;
@@ -45,6 +46,8 @@ export async function searchCommand(argv: readonly string[], io: Io): Promise<nu
   if (!Number.isInteger(k) || k < 1)
     throw new ConfigError(`Expected \`-k\` to be a positive integer, got ${k}`);
 
+  // The flag checked as the CLI names it; the library would call it `baseUrl`.
+  endpointConfig({ baseUrl: values['base-url'] }, io.env);
   const started = performance.now();
   const result = await search(target, query, { k, baseUrl: values['base-url'], env: io.env });
   const elapsedMs = Math.round(performance.now() - started);

@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { createEmbedder } from '../embed/createEmbedder.ts';
 import { cosineSimilarity } from '../embed/featureHash.ts';
 import { ConfigError } from '../errors.ts';
+import { CLI_FLAGS } from '../optionNames.ts';
 import { endpointConfig } from './endpointConfig.ts';
 import type { Io } from './io.ts';
 
@@ -28,7 +29,7 @@ export async function similarityCommand(argv: readonly string[], io: Io): Promis
     throw new ConfigError(`Expected exactly two non-empty texts\n${SIMILARITY_USAGE}`);
   }
   const endpoint = endpointConfig({ baseUrl: values['base-url'], model: values.model }, io.env);
-  const { embedder } = createEmbedder({ ...endpoint, concurrency: 1 });
+  const { embedder } = createEmbedder({ ...endpoint, concurrency: 1 }, CLI_FLAGS);
   const { vectors, rejected } = await embedder.embedBatch([a, b]);
   const [va, vb] = vectors;
   if (!va || !vb)

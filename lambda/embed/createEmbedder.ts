@@ -3,6 +3,7 @@
  * offline), the job's shared rate limiter, and the resilient embedder over both.
  */
 import { ConfigError } from '../errors.ts';
+import { API_OPTIONS, type OptionNames } from '../optionNames.ts';
 import { type EmbeddingEncoding, HttpEmbeddingsClient } from './HttpEmbeddingsClient.ts';
 import { IONOS_BASE_URL, IONOS_DEFAULT_RATE, isIonos } from './modelFacts.ts';
 import { OfflineTransport } from './OfflineTransport.ts';
@@ -12,7 +13,7 @@ import { ResilientEmbedder, type RetryEvent } from './ResilientEmbedder.ts';
 import { withoutUrlCredentials } from './redactSecret.ts';
 import type { EmbeddingsTransport } from './types.ts';
 
-/** Options of {@link createEmbedder}; the CLI flag of each is named in validation messages. */
+/** Options of {@link createEmbedder}; validation messages name each as given here (the CLI: its flag). */
 export interface CreateEmbedderOptions {
   /** `--base-url` / `EMBEDDINGS_BASE_URL`. @default IONOS when an API key is given, else the offline embedder */
   readonly baseUrl?: string;
@@ -83,7 +84,7 @@ function blankToUndefined(value: string | undefined): string | undefined {
   return trimmed === undefined || trimmed === '' ? undefined : trimmed;
 }
 
-function checkNumber(flag: string, value: number | undefined, integer: boolean): void {
+function checkNumber(name: string, value: number | undefined, integer: boolean): void {
   if (value === undefined) return;
   if (
     typeof value !== 'number' ||
@@ -92,28 +93,30 @@ function checkNumber(flag: string, value: number | undefined, integer: boolean):
     (integer && !Number.isInteger(value))
   ) {
     const what = integer ? 'a positive integer' : 'a positive number';
-    throw new ConfigError(`Expected \`${flag}\` to be ${what}, got ${String(value)}`);
+    throw new ConfigError(`Expected \`${name}\` to be ${what}, got ${String(value)}`);
   }
 }
 
-function checkBaseUrl(baseUrl: string | undefined): void {
+function checkBaseUrl(baseUrl: string | undefined, name: string): void {
   if (baseUrl === undefined) return;
   let url: URL;
   try {
     url = new URL(baseUrl);
   } catch {
     throw new ConfigError(
-      `Expected \`--base-url\` to be an http(s) URL, got "${withoutUrlCredentials(baseUrl)}"`,
+      `Expected \`${name}\` to be an http(s) URL, got "${withoutUrlCredentials(baseUrl)}"`,
     );
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new ConfigError(
-      `Expected \`--base-url\` to be an http(s) URL, got "${withoutUrlCredentials(baseUrl)}"`,
+      `Expected \`${name}\` to be an http(s) URL, got "${withoutUrlCredentials(baseUrl)}"`,
     );
   }
   // A key in the URL would end up in usage.json's `endpoint`.
   if (url.username !== '' || url.password !== '') {
-    throw new ConfigError('Expected `--base-url` without credentials; pass the key in EMBEDDINGS_API_KEY');
+    throw new ConfigError(
+      `Expected \`${name}\` without credentials; pass the key in EMBEDDINGS_API_KEY (or \`apiKey\`)`,
+    );
   }
 }
 
@@ -125,27 +128,33 @@ function checkBaseUrl(baseUrl: string | undefined): void {
  * - IONOS's base URL gets 5 requests/s sustained, burst 10, unless `rps` says
  *   otherwise; any other endpoint has no fixed cap and adapts to its 429s.
  *
- * Throws {@link ConfigError} naming the flag, e.g. ``Expected `--rps` to be a positive number, got 0``.
+ * Throws {@link ConfigError} naming the option, e.g. ``Expected `rps` to be a positive number, got 0``.
+ *
+ * @param names What the messages call the options: the library's names, or the CLI's flags when it calls.
  */
-export function createEmbedder(options: CreateEmbedderOptions): CreatedEmbedder {
+export function createEmbedder(
+  options: CreateEmbedderOptions,
+  names: OptionNames = API_OPTIONS,
+): CreatedEmbedder {
   const baseUrl = blankToUndefined(options.baseUrl);
   const apiKey = blankToUndefined(options.apiKey);
   const model = blankToUndefined(options.model);
-  checkBaseUrl(baseUrl);
-  if (model === undefined) throw new ConfigError('Expected `--model` to be a model id, got an empty value');
-  checkNumber('--dimensions', options.dimensions, true);
-  checkNumber('--rps', options.rps, false);
-  checkNumber('--burst', options.burst, true);
-  checkNumber('--tpm', options.tpm, false);
-  checkNumber('--concurrency', options.concurrency, true);
-  checkNumber('--timeout-ms', options.timeoutMs, true);
-  checkNumber('--max-retry-wait', options.maxRetryWait, false);
+  checkBaseUrl(baseUrl, names.baseUrl);
+  if (model === undefined)
+    throw new ConfigError(`Expected \`${names.model}\` to be a model id, got an empty value`);
+  checkNumber(names.dimensions, options.dimensions, true);
+  checkNumber(names.rps, options.rps, false);
+  checkNumber(names.burst, options.burst, true);
+  checkNumber(names.tpm, options.tpm, false);
+  checkNumber(names.concurrency, options.concurrency, true);
+  checkNumber(names.timeoutMs, options.timeoutMs, true);
+  checkNumber(names.maxRetryWait, options.maxRetryWait, false);
   if (options.concurrency === undefined) {
-    throw new ConfigError('Expected `--concurrency` to be a positive integer, got undefined');
+    throw new ConfigError(`Expected \`${names.concurrency}\` to be a positive integer, got undefined`);
   }
   if (options.encoding !== undefined && options.encoding !== 'base64' && options.encoding !== 'float') {
     throw new ConfigError(
-      `Expected \`--encoding\` to be "base64" or "float", got "${String(options.encoding)}"`,
+      `Expected \`${names.wireEncoding}\` to be "base64" or "float", got "${String(options.encoding)}"`,
     );
   }
 
@@ -172,12 +181,14 @@ export function createEmbedder(options: CreateEmbedderOptions): CreatedEmbedder 
   }
 
   if (rate.burst !== undefined && rate.rps === undefined) {
-    throw new ConfigError('Expected `--burst` only together with `--rps`');
+    throw new ConfigError(`Expected \`${names.burst}\` only together with \`${names.rps}\``);
   }
   let budget: PermitSource | undefined;
   if (options.rateBudget !== undefined) {
     if (rate.rps === undefined) {
-      throw new ConfigError('Expected `--rps` with `--rate-table`: the shared budget needs a rate');
+      throw new ConfigError(
+        `Expected \`${names.rps}\` with \`${names.rateBudget}\`: the shared budget needs a rate`,
+      );
     }
     budget = options.rateBudget({ rps: rate.rps, burst: rate.burst, tpm: options.tpm });
   }

@@ -2,11 +2,12 @@
  * The library API against the real parts: serve-local over HTTP, local files
  * and a local S3 server, outputs read back with DuckDB.
  */
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
+  ConfigError,
   createEmbedder,
   embedFile,
   embedFiles,
@@ -197,9 +198,42 @@ describe('API: embedFile and embedFiles', () => {
     expect(result.hits.map((h) => h.rank)).toEqual([1, 2, 3]);
   });
 
-  it('names the option that is not valid', async () => {
-    await expect(embedFile('x.csv', { cwd: root, filesAtOnce: 0, env: {} })).rejects.toThrow(
-      'Expected `filesAtOnce` to be a positive integer, got 0',
-    );
-  });
+  it.each([
+    [{ filesAtOnce: 0 }, 'Expected `filesAtOnce` to be a positive integer, got 0'],
+    [{ concurrency: 0 }, 'Expected `concurrency` to be a positive integer, got 0'],
+    [{ batchSize: -1 }, 'Expected `batchSize` to be a positive integer, got -1'],
+    [{ partRows: 0.5 }, 'Expected `partRows` to be a positive integer, got 0.5'],
+    [{ rps: 'x' }, 'Expected `rps` to be a positive number, got x'],
+    [{ burst: 2 }, 'Expected `burst` only together with `rps`'],
+    [{ format: 'csv' }, 'Expected `format` to be one of parquet, arrow, both, got csv'],
+    [{ keepColumns: 'a,b' }, 'Expected `keepColumns` to be a list of column names, got "a,b"'],
+    [{ textColumn: 5 }, 'Expected `textColumn` to be a string, got 5'],
+    [{ delimiter: ':' }, 'Expected `delimiter` to be one of , ; tab |'],
+    [{ encoding: 'ebcdic' }, 'Expected `encoding` to be one of utf-8'],
+    [{ maxRejected: 'lots' }, 'Expected `maxRejected` to be a number of records'],
+    [
+      { checkpointSeconds: 0 },
+      'Expected `checkpointSeconds` to be a number of seconds (at least 0.001), got 0',
+    ],
+    [{ baseUrl: 'ftp://x' }, 'Expected `baseUrl` (or EMBEDDINGS_BASE_URL) to be an http(s) URL'],
+    [{ graceMs: -1 }, 'Expected `graceMs` to be a number of milliseconds (0 or more), got -1'],
+    [{ includeText: 'no' }, 'Expected `includeText` to be true or false, got "no"'],
+    [{ apiKey: 4242424242 }, 'Expected `apiKey` to be a string, got number'],
+  ])(
+    'names the library option that is not valid, %j, as a ConfigError before anything runs',
+    async (bad, message) => {
+      // Arrange: an output root that must stay empty
+      const out = path.join(root, 'never-written');
+
+      // Act
+      const call = embedFile('x.csv', { cwd: root, out, env: {}, ...(bad as object) });
+
+      // Assess
+      await expect(call).rejects.toBeInstanceOf(ConfigError);
+      await expect(call).rejects.toThrow(message);
+      await expect(call).rejects.not.toThrow(/`--/);
+      await expect(call).rejects.not.toThrow('4242424242');
+      await expect(readdir(out)).rejects.toMatchObject({ code: 'ENOENT' });
+    },
+  );
 });

@@ -3,6 +3,7 @@ import { DynamoRateBudget } from '../../lambda/budget/DynamoRateBudget.ts';
 import { createEmbedder } from '../../lambda/embed/createEmbedder.ts';
 import { FIXED_RATE_PACE, RateLimiter } from '../../lambda/embed/RateLimiter.ts';
 import { RateBudgetError } from '../../lambda/errors.ts';
+import { CLI_FLAGS } from '../../lambda/optionNames.ts';
 import { maxInWindow } from '../../lambda/serve/RequestLog.ts';
 import { type LocalDynamo, startLocalDynamo } from '../helpers/dynamoServer.ts';
 
@@ -153,14 +154,14 @@ describe('Function: createEmbedder (with a shared budget)', () => {
     dynamo = await startLocalDynamo();
   });
 
-  it('needs a rate for a shared budget', () => {
-    expect(() =>
-      createEmbedder({
-        model: 'x',
-        baseUrl: 'http://127.0.0.1:1/v1',
-        concurrency: 1,
-        rateBudget: (resolved) => budget(resolved),
-      }),
-    ).toThrow('Expected `--rps` with `--rate-table`');
+  it("needs a rate for a shared budget, and says so in the caller's names", () => {
+    const options = {
+      model: 'x',
+      baseUrl: 'http://127.0.0.1:1/v1',
+      concurrency: 1,
+      rateBudget: (resolved: Parameters<typeof budget>[0]) => budget(resolved),
+    };
+    expect(() => createEmbedder(options)).toThrow('Expected `rps` with `rateBudget`');
+    expect(() => createEmbedder(options, CLI_FLAGS)).toThrow('Expected `--rps` with `--rate-table`');
   });
 });

@@ -5,6 +5,7 @@ import { HttpEmbeddingsClient } from '../../lambda/embed/HttpEmbeddingsClient.ts
 import { IONOS_BASE_URL } from '../../lambda/embed/modelFacts.ts';
 import { OfflineTransport } from '../../lambda/embed/OfflineTransport.ts';
 import { ConfigError } from '../../lambda/errors.ts';
+import { CLI_FLAGS } from '../../lambda/optionNames.ts';
 
 describe('Function: createEmbedder', () => {
   it('uses the offline embedder without an API key and without a base URL', async () => {
@@ -72,22 +73,36 @@ describe('Function: createEmbedder', () => {
   });
 
   it.each([
-    [{ rps: 0 }, 'Expected `--rps` to be a positive number, got 0'],
-    [{ tpm: -5 }, 'Expected `--tpm` to be a positive number, got -5'],
-    [{ burst: 2, baseUrl: 'http://127.0.0.1:9/v1' }, 'Expected `--burst` only together with `--rps`'],
-    [{ concurrency: 0 }, 'Expected `--concurrency` to be a positive integer, got 0'],
-    [{ concurrency: 1.5 }, 'Expected `--concurrency` to be a positive integer, got 1.5'],
-    [{ dimensions: -1 }, 'Expected `--dimensions` to be a positive integer, got -1'],
-    [{ timeoutMs: 0 }, 'Expected `--timeout-ms` to be a positive integer, got 0'],
-    [{ baseUrl: 'localhost:8080' }, 'Expected `--base-url` to be an http(s) URL, got "localhost:8080"'],
-    [{ baseUrl: 'ftp://example.com' }, 'Expected `--base-url` to be an http(s) URL, got "ftp://example.com"'],
-    [{ baseUrl: 'https://user:pw@example.com/v1' }, 'Expected `--base-url` without credentials'],
-    [{ maxRetryWait: 0 }, 'Expected `--max-retry-wait` to be a positive number, got 0'],
-    [{ model: ' ' }, 'Expected `--model` to be a model id, got an empty value'],
-    [{ encoding: 'hex' }, 'Expected `--encoding` to be "base64" or "float", got "hex"'],
-  ])('refuses %j with a ConfigError naming the flag', (override, message) => {
+    [{ rps: 0 }, 'Expected `rps` to be a positive number, got 0'],
+    [{ tpm: -5 }, 'Expected `tpm` to be a positive number, got -5'],
+    [{ burst: 2, baseUrl: 'http://127.0.0.1:9/v1' }, 'Expected `burst` only together with `rps`'],
+    [{ concurrency: 0 }, 'Expected `concurrency` to be a positive integer, got 0'],
+    [{ concurrency: 1.5 }, 'Expected `concurrency` to be a positive integer, got 1.5'],
+    [{ dimensions: -1 }, 'Expected `dimensions` to be a positive integer, got -1'],
+    [{ timeoutMs: 0 }, 'Expected `timeoutMs` to be a positive integer, got 0'],
+    [{ baseUrl: 'localhost:8080' }, 'Expected `baseUrl` to be an http(s) URL, got "localhost:8080"'],
+    [{ baseUrl: 'ftp://example.com' }, 'Expected `baseUrl` to be an http(s) URL, got "ftp://example.com"'],
+    [{ baseUrl: 'https://user:pw@example.com/v1' }, 'Expected `baseUrl` without credentials'],
+    [{ maxRetryWait: 0 }, 'Expected `maxRetryWait` to be a positive number, got 0'],
+    [{ model: ' ' }, 'Expected `model` to be a model id, got an empty value'],
+    [{ encoding: 'hex' }, 'Expected `encoding` to be "base64" or "float", got "hex"'],
+  ])('refuses %j with a ConfigError naming the option', (override, message) => {
     // Act
     const act = () => createEmbedder({ model: 'm', concurrency: 2, ...(override as object) });
+
+    // Assess
+    expect(act).toThrow(ConfigError);
+    expect(act).toThrow(message);
+  });
+
+  it.each([
+    [{ rps: 0 }, 'Expected `--rps` to be a positive number, got 0'],
+    [{ burst: 2, baseUrl: 'http://127.0.0.1:9/v1' }, 'Expected `--burst` only together with `--rps`'],
+    [{ timeoutMs: 0 }, 'Expected `--timeout-ms` to be a positive integer, got 0'],
+    [{ baseUrl: 'ftp://example.com' }, 'Expected `--base-url` to be an http(s) URL, got "ftp://example.com"'],
+  ])('refuses %j naming the CLI flag when the CLI calls it', (override, message) => {
+    // Act
+    const act = () => createEmbedder({ model: 'm', concurrency: 2, ...(override as object) }, CLI_FLAGS);
 
     // Assess
     expect(act).toThrow(ConfigError);
@@ -109,7 +124,7 @@ describe('Function: createEmbedder', () => {
 
       // Assess
       expect(error).toBeInstanceOf(ConfigError);
-      expect(error.message).toMatch(/^Expected `--base-url`/);
+      expect(error.message).toMatch(/^Expected `baseUrl`/);
       expect(`${error.message} ${error.stack}`).not.toContain('PaSsWoRd42');
     },
   );
