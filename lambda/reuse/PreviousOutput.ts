@@ -1,7 +1,8 @@
 import type { ObjectStore } from '../store/ObjectStore.ts';
 import { basenameUri, joinUri } from '../store/uri.ts';
 import type { Manifest } from '../write/Manifest.ts';
-import { readContentHashes, readVectorFile, type VectorFile } from '../write/readVectorFile.ts';
+import { readContentHashes } from '../write/readVectorFile.ts';
+import { type ReusablePart, readReusablePart } from './readReusablePart.ts';
 
 // Rows per part stay below 2^20 (PartWriter caps parts at 100k rows), so a
 // location packs into one number: part * 2^20 + row.
@@ -31,11 +32,12 @@ export interface ReuseCriteria {
  * The parts are read where they are: a new run writes its own parts to the
  * scratch folder, so the earlier output stays untouched until the commit.
  * The index is built from the parts' `content_hash` columns alone; a part's
- * vectors are decoded at its first lookup. Memory: an index entry per earlier
- * row (about 60 bytes) and at most two decoded parts.
+ * hashes and vectors are decoded at its first lookup (readReusablePart), once
+ * however many lookups ask for it at the same time. Memory: an index entry
+ * per earlier row (about 60 bytes) and at most two decoded parts.
  */
 export class PreviousOutput {
-  readonly #loaded = new Map<number, VectorFile>();
+  readonly #loaded = new Map<number, Promise<ReusablePart>>();
 
   private constructor(
     private readonly store: ObjectStore,
@@ -102,12 +104,16 @@ export class PreviousOutput {
     this.#loaded.clear();
   }
 
-  async #part(n: number): Promise<VectorFile> {
+  #part(n: number): Promise<ReusablePart> {
     const cached = this.#loaded.get(n);
     if (cached) return cached;
     const uri = this.parts[n];
     if (uri === undefined) throw new RangeError(`No part ${n}`);
-    const file = await readVectorFile(this.store, uri);
+    const file = readReusablePart(this.store, uri);
+    // A part that failed to read is tried again by the next lookup, not remembered as failed.
+    file.catch(() => {
+      if (this.#loaded.get(n) === file) this.#loaded.delete(n);
+    });
     this.#loaded.set(n, file);
     if (this.#loaded.size > LOADED_PARTS) {
       const oldest = this.#loaded.keys().next().value;

@@ -53,17 +53,17 @@ describe('Function: handler (bundled as deployed)', () => {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  it('embeds an SQS-delivered upload with clients built from the environment', async () => {
-    // Prepare
-    const key = 'input/bundle run/ä+b.csv';
-    const { etag, size } = await s3.putObject(BUCKET, key, 'id,text\n1,erste Zeile\n2,second line\n');
+  /** Uploads `body` to `key` and runs the bundle on its notification, in a process of its own. */
+  async function uploadAndInvoke(
+    key: string,
+    body: string,
+  ): Promise<{ stdout: string; stderr: string; etag: string }> {
+    const { etag, size } = await s3.putObject(BUCKET, key, body);
     const eventFile = path.join(dir, 'event.json');
     await writeFile(
       eventFile,
-      JSON.stringify(sqsEvent(sqsS3Message([{ bucket: BUCKET, key, etag, size }], 'm-1'))),
+      JSON.stringify(sqsEvent(sqsS3Message([{ bucket: BUCKET, key, etag, size }], `m-${etag}`))),
     );
-
-    // Act
     const { stdout, stderr } = await run(process.execPath, ['-e', INVOKE], {
       env: {
         PATH: process.env.PATH,
@@ -80,6 +80,13 @@ describe('Function: handler (bundled as deployed)', () => {
       },
       timeout: 60_000,
     });
+    return { stdout, stderr, etag };
+  }
+
+  it('embeds an SQS-delivered upload with clients built from the environment', async () => {
+    // Act
+    const key = 'input/bundle run/ä+b.csv';
+    const { stdout, stderr, etag } = await uploadAndInvoke(key, 'id,text\n1,erste Zeile\n2,second line\n');
 
     // Assess
     expect(stdout).toContain('RESULT {"batchItemFailures":[]}');
@@ -89,5 +96,21 @@ describe('Function: handler (bundled as deployed)', () => {
     expect(manifest).toMatchObject({ rows: 2, dimensions: 16, source: { etag } });
     expect(stdout).toContain('"message":"embedded"');
     expect(`${stdout}${stderr}`).not.toContain(TOKEN);
+  });
+
+  it('reuses the vectors of the earlier output when the upload comes again with a row more (the bundled reuse reader)', async () => {
+    // Prepare: the first output, from the test above or made here
+    const key = 'input/bundle run/again.csv';
+    await uploadAndInvoke(key, 'id,text\n1,erste Zeile\n2,second line\n');
+
+    // Act
+    const { stdout } = await uploadAndInvoke(key, 'id,text\n1,erste Zeile\n2,second line\n3,dritte Zeile\n');
+
+    // Assess: two rows lent by the earlier part, one embedded
+    expect(stdout).toContain('RESULT {"batchItemFailures":[]}');
+    const usage = JSON.parse(
+      new TextDecoder().decode(await s3.getBytes(BUCKET, 'output/bundle run/again.csv/usage.json')),
+    );
+    expect(usage.rows).toMatchObject({ read: 3, embedded: 3, reused: 2 });
   });
 });

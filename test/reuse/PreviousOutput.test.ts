@@ -56,6 +56,31 @@ describe('Class: PreviousOutput', () => {
     },
   );
 
+  it('decodes a part once when many lookups ask for it at the same time', async () => {
+    // Prepare: a store that counts how often each part is opened (a head before each decode)
+    const rows = embeddedRows(80, { dimensions: 6 });
+    const uris = await writeParts(store, dir, rows, 'parquet');
+    const heads = new Map<string, number>();
+    const counting: ObjectStore = Object.create(store, {
+      head: {
+        value: (uri: string) => {
+          heads.set(uri, (heads.get(uri) ?? 0) + 1);
+          return store.head(uri);
+        },
+      },
+    });
+    const concurrent = await PreviousOutput.over(counting, uris);
+    heads.clear();
+
+    // Act: every row of both parts at once
+    const found = await Promise.all(rows.map((row) => concurrent?.lookup(row.contentHash)));
+
+    // Assess
+    expect(found).toEqual(rows.map((row) => row.vector));
+    expect(concurrent?.size).toBe(80);
+    expect(Object.fromEntries(heads)).toEqual({ [uris[0] as string]: 1, [uris[1] as string]: 1 });
+  });
+
   it('lends nothing for a text it does not hold, nor for a hash that only starts like one it holds', async () => {
     // Prepare
     const rows = embeddedRows(50, { dimensions: 6 });
