@@ -43,6 +43,9 @@ export interface SearchResult {
   readonly hits: SearchHit[];
 }
 
+/** Parts whose winners' columns are read at the same time. */
+const WINNER_PARTS_AT_ONCE = 4;
+
 interface Kept {
   readonly part: number;
   readonly address: RowAddress;
@@ -106,12 +109,15 @@ export async function searchVectors(options: SearchVectorsOptions): Promise<Sear
 
   const winners = top.sorted();
   const columns = new Map<Kept, RowColumns>();
-  for (const [index, part] of opened.entries()) {
-    const mine = winners.filter((w) => w.item.part === index).map((w) => w.item);
-    if (mine.length === 0) continue;
+  // A few parts that hold winners at a time (on S3, their round trips in parallel; an Arrow part is
+  // read whole, so not all at once).
+  const holding = opened
+    .map((part, index) => ({ part, mine: winners.filter((w) => w.item.part === index).map((w) => w.item) }))
+    .filter(({ mine }) => mine.length > 0);
+  await atMost(WINNER_PARTS_AT_ONCE, holding, async ({ part, mine }) => {
     const read = await part.columnsOf(mine.map((w) => w.address));
     for (const [i, kept] of mine.entries()) columns.set(kept, read[i] ?? {});
-  }
+  });
   return {
     model,
     dimensions,
@@ -124,6 +130,19 @@ export async function searchVectors(options: SearchVectorsOptions): Promise<Sear
       columns: columns.get(item) ?? {},
     })),
   };
+}
+
+/** Runs `work` over `items`, at most `limit` at a time; rejects at the first failure. */
+async function atMost<T>(
+  limit: number,
+  items: readonly T[],
+  work: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < items.length) await work(items[next++] as T);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
 }
 
 function openPart(store: ObjectStore, uri: string): Promise<VectorPart> {

@@ -403,10 +403,28 @@ function rowSets(rows: number, starts: readonly number[]): number[][] {
 /** A LocalStore that counts whole-file opens: parquet-wasm, the general reader, needs one. */
 class BlobCountingStore extends LocalStore {
   blobs = 0;
+  /** Ranged reads under way now, and the most seen at once since the last reset. */
+  reading = 0;
+  mostAtOnce = 0;
 
   override async openBlob(uri: string): Promise<Blob> {
     this.blobs++;
     return super.openBlob(uri);
+  }
+
+  override async readRange(
+    uri: string,
+    start: number,
+    length: number,
+    into?: Uint8Array,
+  ): Promise<Uint8Array> {
+    this.reading++;
+    this.mostAtOnce = Math.max(this.mostAtOnce, this.reading);
+    try {
+      return await super.readRange(uri, start, length, into);
+    } finally {
+      this.reading--;
+    }
   }
 }
 
@@ -573,6 +591,33 @@ describe('Function: openParquetPart (columnsOf, on the files embed-batch writes)
         Object.fromEntries(names.map((column) => [column, expected(column, address)])),
       ),
     );
+  });
+
+  it("reads the winners' pages of every row group at once (on S3, round trips in parallel)", async () => {
+    // Prepare: the part opened and its reads settled, then winners in all three row groups
+    const keep = EVERY_KEPT_TYPE.filter((column) => !column.endsWith(':list'));
+    const uri = await writePart(keep, 'embed-batch-at-once');
+    const counting = new BlobCountingStore();
+    const part = await openParquetPart(counting, uri);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const footer = footerOf(await store.readRange(uri, 0, (await store.head(uri))?.bytes ?? 0));
+    const runsPerGroup = footer.rowGroups.map((group) => {
+      // Returned columns before the embedding chunk are one read, those after it another.
+      const paths = group.columns.map((c) => c.path);
+      const embedding = paths.indexOf('embedding.list.item');
+      const returned = (from: number, to: number) =>
+        paths.slice(from, to).some((p) => p !== 'content_hash' && !p.startsWith('embedding'));
+      return (returned(0, embedding) ? 1 : 0) + (returned(embedding + 1, paths.length) ? 1 : 0);
+    });
+    counting.mostAtOnce = 0;
+
+    // Act
+    await part.columnsOf([0, 1, 2].map((group) => ({ group, row: 0 })));
+
+    // Assess
+    expect(runsPerGroup.every((runs) => runs >= 1)).toBe(true);
+    expect(counting.mostAtOnce).toBe(runsPerGroup.reduce((sum, runs) => sum + runs, 0));
+    expect(counting.reading).toBe(0);
   });
 
   it('reads a List<Utf8> kept column by parquet-wasm, the others by the cell reader', async () => {

@@ -21,7 +21,7 @@ import {
   type ParquetFooter,
   parseFooter,
 } from './ParquetFooter.ts';
-import { readGroupCells } from './readGroupCells.ts';
+import { type GroupCells, readGroupCells } from './readGroupCells.ts';
 import { zstdDecompressor } from './zstdDecompressor.ts';
 
 /** Bytes read from the end at first: the footer of an embed-batch part is a few KB. */
@@ -112,10 +112,17 @@ export async function openParquetPart(store: ObjectStore, uri: string): Promise<
       let reader: ParquetColumnsReader | undefined;
       try {
         const found = new Map<RowAddress, RowColumns>();
-        for (const group of new Set(rows.map((r) => r.group))) {
+        const groups = [...new Set(rows.map((r) => r.group))].map((group) => {
           const addresses = rows.filter((r) => r.group === group);
           const indexes = [...new Set(addresses.map((r) => r.row))].sort((a, b) => a - b);
-          const { cells, declined } = await readGroupCells(read, footer, group, wanted, indexes, zstd);
+          return { group, addresses, indexes };
+        });
+        // Every group's pages are read at once (on S3, round trips in parallel, not one after another).
+        const groupCells = await Promise.all(
+          groups.map(({ group, indexes }) => readGroupCells(read, footer, group, wanted, indexes, zstd)),
+        );
+        for (const [i, { group, addresses, indexes }] of groups.entries()) {
+          const { cells, declined } = groupCells[i] as GroupCells;
           let table: Table | undefined;
           if (declined.length > 0) {
             const general = await generalReader();

@@ -1,7 +1,8 @@
 /**
  * Reads some rows' cells of some top-level columns of one row group, by
  * byte range: only those columns' chunks are read (chunks next to each other
- * in one read), and {@link readChunkCells} decodes the wanted rows of each.
+ * in one read, the reads at once), and {@link readChunkCells} decodes the
+ * wanted rows of each.
  * The columns it declines are named, for a general reader to read.
  */
 import type { ColumnChunkInfo, LeafColumn, ParquetFooter } from './ParquetFooter.ts';
@@ -58,8 +59,11 @@ export async function readGroupCells(
     }
   }
   const cells = new Map<string, readonly unknown[]>();
-  for (const run of byteRuns(readable)) {
-    const bytes = await read(run.start, run.end - run.start);
+  const runs = byteRuns(readable);
+  // The runs are read at once (each a ranged GET on S3), then decoded in order.
+  const reads = await Promise.all(runs.map((run) => read(run.start, run.end - run.start)));
+  for (const [i, run] of runs.entries()) {
+    const bytes = reads[i] as Uint8Array;
     for (const { name, chunk, leaf } of run.columns) {
       const from = chunk.start - run.start;
       const found = readChunkCells(
