@@ -46,7 +46,16 @@ describe('Commands: embed-batch plan, run and search on s3://', () => {
     );
     await s3.putObject(BUCKET, 'input/jars.jsonl', lines.join('\n'));
     const input = `s3://${BUCKET}/input/jars.jsonl`;
-    const flags = ['--out', `s3://${BUCKET}/output/`, '--batch-size', '16', '--part-rows', '100'];
+    const flags = [
+      '--out',
+      `s3://${BUCKET}/output/`,
+      '--batch-size',
+      '16',
+      '--part-rows',
+      '100',
+      '--format',
+      'both',
+    ];
 
     // Act
     const planned = await cli(['plan', input, ...flags, '--json']);
@@ -54,6 +63,29 @@ describe('Commands: embed-batch plan, run and search on s3://', () => {
     const run = await cli(['run', input, ...flags]);
     const searched = await spawnCli(
       ['search', `s3://${BUCKET}/output/input/jars.jsonl`, 'jars of beans 300', '-k', '4', '--json'],
+      env,
+    );
+    // One Arrow part by name: its footer, batch headers, vectors and cells by ranged GETs.
+    const arrowPart = await spawnCli(
+      [
+        'search',
+        `s3://${BUCKET}/output/input/jars.jsonl/part-00000.arrow`,
+        'jars of beans 300',
+        '-k',
+        '4',
+        '--json',
+      ],
+      env,
+    );
+    const parquetPart = await spawnCli(
+      [
+        'search',
+        `s3://${BUCKET}/output/input/jars.jsonl/part-00000.parquet`,
+        'jars of beans 300',
+        '-k',
+        '4',
+        '--json',
+      ],
       env,
     );
 
@@ -76,7 +108,16 @@ describe('Commands: embed-batch plan, run and search on s3://', () => {
     expect(usage.requests.sent).toBe(file.requests);
 
     expect(searched.status, searched.raw).toBe(0);
-    const hits = JSON.parse(searched.stdout.join('\n')).hits as { id: string; score: number }[];
+    type Hit = { id: string; score: number; part: string; text: string; row: number };
+    const hits = JSON.parse(searched.stdout.join('\n')).hits as Hit[];
+    // Of an s3:// output written as both, the Parquet parts are searched: fewer bytes to download.
+    expect(hits.every((h) => h.part.endsWith('.parquet'))).toBe(true);
+    expect(arrowPart.status, arrowPart.raw).toBe(0);
+    const fromArrow = JSON.parse(arrowPart.stdout.join('\n')).hits as Hit[];
+    const fromParquet = JSON.parse(parquetPart.stdout.join('\n')).hits as Hit[];
+    expect(fromArrow.map((h) => [h.id, h.text, h.row, h.score])).toEqual(
+      fromParquet.map((h) => [h.id, h.text, h.row, expect.closeTo(h.score, 6)]),
+    );
     const { dir } = await downloadOutputFolder(s3, BUCKET, 'output/input/jars.jsonl/');
     const vector = Array.from(featureHashEmbed('jars of beans 300', 384)).join(',');
     const expected = await duckdbQuery(

@@ -1,7 +1,7 @@
 import type { Table } from 'apache-arrow';
 import { InputError } from '../../errors.ts';
 import type { ObjectStore } from '../../store/ObjectStore.ts';
-import { readAll } from '../../store/readBytes.ts';
+import { readAll, readRange } from '../../store/readBytes.ts';
 import { METADATA_KEYS } from '../../write/metadataKeys.ts';
 import {
   plainValue,
@@ -11,18 +11,166 @@ import {
   type VectorBatch,
   type VectorPart,
 } from '../VectorPart.ts';
+import {
+  ARROW_TAIL_BYTES,
+  ARROW_TYPE,
+  type ArrowFooter,
+  arrowFooterLength,
+  parseArrowFooter,
+  parseRecordBatch,
+  type RecordBatchLayout,
+} from './ArrowFileLayout.ts';
+import { readArrowCells } from './readArrowCells.ts';
+
+/** Bytes read from the end at first: an embed-batch part's footer is a few KB. */
+const TAIL_GUESS = 64 * 1024;
+
+/** `length` bytes from `start`, into `into` where the store can. */
+type RangeRead = (start: number, length: number, into?: Uint8Array) => Promise<Uint8Array>;
 
 /**
- * An Arrow IPC part for a search. The file is read whole (a part is bounded:
- * about 32 MiB of vectors) and its record batches are used where they lie:
- * the vectors are views of the FixedSizeList's flat values, no copy.
+ * An Arrow IPC part for a search. Its footer and record batch headers are
+ * read first (ArrowFileLayout), then only the vectors' buffer of each batch,
+ * by byte range (a ranged GET on S3), and at the end the winners' cells; no
+ * apache-arrow. A file that layout does not cover (compressed, dictionaries,
+ * other types) is read whole by apache-arrow instead.
  */
 export async function openArrowPart(store: ObjectStore, uri: string): Promise<VectorPart> {
+  const size = (await store.head(uri))?.bytes;
+  if (size === undefined) throw new InputError(`no such file or object: ${uri}`);
+  const read: RangeRead = (start, length, into) => readRange(store, uri, start, length, into);
+  let laid: { footer: ArrowFooter; batches: RecordBatchLayout[] } | undefined;
+  try {
+    laid = await layOut(read, size);
+  } catch {
+    // Not laid out here (a damaged file, too): apache-arrow reads it, or says what is wrong.
+    laid = undefined;
+  }
+  if (laid === undefined) return openWholeArrowPart(store, uri);
+  const { footer, batches } = laid;
+  const embedding = footer.fields.find((f) => f.name === 'embedding');
+  const item = embedding?.children[0];
+  const dimensions = embedding?.width;
+  if (
+    embedding?.type !== ARROW_TYPE.fixedSizeList ||
+    item?.type !== ARROW_TYPE.floatingPoint ||
+    item.width !== 32 ||
+    dimensions === undefined ||
+    dimensions < 1 ||
+    !footer.fields.some((f) => f.name === 'id')
+  ) {
+    if (embedding === undefined || !footer.fields.some((f) => f.name === 'id')) throw notAPart(uri);
+    return openWholeArrowPart(store, uri);
+  }
+  const names = footer.fields.map((f) => f.name).filter((name) => !UNRETURNED_COLUMNS.has(name));
+  return {
+    uri,
+    model: footer.metadata.get(METADATA_KEYS.model) ?? '',
+    dimensions,
+    rows: batches.reduce((sum, b) => sum + b.rows, 0),
+    async *batches(): AsyncGenerator<VectorBatch> {
+      // Two buffers, taken in turn: one batch's vectors are scored while the next one's are read.
+      const buffers = [new Uint8Array(0), new Uint8Array(0)];
+      const vectorsOf = (group: number): Promise<Float32Array> | undefined => {
+        const batch = batches[group];
+        if (batch === undefined) return undefined;
+        const list = batch.columns.get('embedding');
+        const values = list?.children[0];
+        const data = values?.buffers[1];
+        const floats = batch.rows * dimensions;
+        if (list === undefined || values === undefined || data === undefined || data.length < floats * 4)
+          return Promise.reject(
+            new InputError(`${uri}: record batch ${group} holds no vectors of ${dimensions}`),
+          );
+        if (list.nullCount > 0 || values.nullCount > 0)
+          return Promise.reject(new InputError(`${uri}: record batch ${group} has missing vectors`));
+        const turn = group % 2;
+        if ((buffers[turn]?.byteLength ?? 0) < floats * 4) buffers[turn] = new Uint8Array(floats * 4);
+        return read(data.start, floats * 4, buffers[turn]).then((bytes) =>
+          bytes.byteOffset % 4 === 0
+            ? new Float32Array(bytes.buffer, bytes.byteOffset, floats)
+            : new Float32Array(bytes.slice().buffer, 0, floats),
+        );
+      };
+      let next = vectorsOf(0);
+      for (const [group, batch] of batches.entries()) {
+        const values = next;
+        next = vectorsOf(group + 1);
+        // Awaited in its turn; until then a failure must not count as unhandled.
+        next?.catch(() => undefined);
+        if (batch.rows === 0) continue;
+        yield { group, rows: batch.rows, values: await (values as Promise<Float32Array>), offset: 0 };
+      }
+    },
+    async columnsOf(wanted: readonly RowAddress[]): Promise<RowColumns[]> {
+      const cells = await Promise.all(
+        wanted.map(async ({ group, row }) =>
+          Promise.all(
+            names.map(async (name) => {
+              const field = footer.fields.find((f) => f.name === name);
+              const column = batches[group]?.columns.get(name);
+              if (field === undefined || column === undefined) return undefined;
+              return readArrowCells(read, field, column, [row]);
+            }),
+          ),
+        ),
+      );
+      // A column of a type read here by nothing but apache-arrow: the file is read whole, once.
+      let whole: Table | undefined;
+      const out: RowColumns[] = [];
+      for (const [i, { group, row }] of wanted.entries()) {
+        const cellsOfRow: Record<string, unknown> = {};
+        for (const [j, name] of names.entries()) {
+          const found = cells[i]?.[j];
+          if (found !== undefined) {
+            cellsOfRow[name] = found[0];
+            continue;
+          }
+          whole ??= await load(store, uri);
+          cellsOfRow[name] = plainValue(whole.batches[group]?.getChild(name)?.get(row));
+        }
+        out.push(cellsOfRow);
+      }
+      return out;
+    },
+  };
+}
+
+/** The footer and every record batch's layout, or undefined when ArrowFileLayout does not cover the file. */
+async function layOut(
+  read: RangeRead,
+  size: number,
+): Promise<{ footer: ArrowFooter; batches: RecordBatchLayout[] } | undefined> {
+  const tailStart = Math.max(0, size - TAIL_GUESS);
+  let tail = await read(tailStart, size - tailStart);
+  const length = arrowFooterLength(tail);
+  if (length === undefined) return undefined;
+  const footerStart = size - ARROW_TAIL_BYTES - length;
+  if (footerStart < 0) return undefined;
+  if (footerStart < tailStart) tail = await read(footerStart, length + ARROW_TAIL_BYTES);
+  const from = tail.byteLength - ARROW_TAIL_BYTES - length;
+  const footer = parseArrowFooter(tail.subarray(from, from + length));
+  if (footer === undefined) return undefined;
+  const batches = await Promise.all(
+    footer.batches.map(async (block) =>
+      parseRecordBatch(await read(block.offset, block.metaDataLength), block, footer.fields),
+    ),
+  );
+  if (batches.some((batch) => batch === undefined)) return undefined;
+  return { footer, batches: batches as RecordBatchLayout[] };
+}
+
+/**
+ * An Arrow IPC part read whole by apache-arrow (a part is bounded: about 32
+ * MiB of vectors), its record batches used where they lie: the vectors are
+ * views of the FixedSizeList's flat values, no copy.
+ */
+async function openWholeArrowPart(store: ObjectStore, uri: string): Promise<VectorPart> {
   let table: Table | undefined = await load(store, uri);
   const field = table.schema.fields.find((f) => f.name === 'embedding');
   const dimensions = (field?.type as { listSize?: number } | undefined)?.listSize;
   if (dimensions === undefined || table.getChild('id') === null) {
-    throw new InputError(`${uri}: no id and FixedSizeList embedding columns; not an embed-batch part`);
+    throw notAPart(uri);
   }
   const model = table.schema.metadata.get(METADATA_KEYS.model) ?? '';
   const rows = table.numRows;
@@ -72,4 +220,8 @@ async function load(store: ObjectStore, uri: string): Promise<Table> {
   } catch (error) {
     throw new InputError(`${uri}: not a readable Arrow file (${(error as Error).message})`, { cause: error });
   }
+}
+
+function notAPart(uri: string): InputError {
+  return new InputError(`${uri}: no id and FixedSizeList embedding columns; not an embed-batch part`);
 }
