@@ -214,6 +214,36 @@ describe('Function: openArrowPart', () => {
     expect(store.reads.map((read) => read.length)).toEqual(expect.arrayContaining([5 * 3 * 4, 7 * 3 * 4]));
   });
 
+  it('refuses a part whose vectors run past its end, naming it, instead of scoring stale memory', async () => {
+    // Prepare: a part whose footer still describes vectors the file no longer holds
+    const uri = await writeArrowPart(dir, 3000, ['colour']);
+    const bytes = await readFile(uri);
+    const cut = path.join(dir, 'cut.arrow');
+    const store = new LocalStore();
+    const part = await openArrowPart(store, uri);
+    const kernel = await VectorKernel.load();
+    for await (const _ of part.batches(kernel)) {
+      // fills the read buffers with this part's vectors
+    }
+    const footerAt =
+      bytes.byteLength -
+      10 -
+      new DataView(bytes.buffer, bytes.byteOffset).getInt32(bytes.byteLength - 10, true);
+    // Keep the header of the one batch and the footer, drop most of the body between.
+    await writeFile(cut, Buffer.concat([bytes.subarray(0, 4096), bytes.subarray(footerAt)]));
+
+    // Act
+    const scan = async () => {
+      const cutPart = await openArrowPart(store, cut);
+      for await (const _ of cutPart.batches(kernel)) {
+        // nothing: it must throw first
+      }
+    };
+
+    // Assess
+    await expect(scan()).rejects.toThrow(`${cut}: record batch 0 ends before its vectors do`);
+  });
+
   it('refuses a file that is not an embed-batch part, naming it', async () => {
     // Prepare
     const uri = path.join(dir, 'no-vectors.arrow');

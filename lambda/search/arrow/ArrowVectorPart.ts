@@ -86,11 +86,16 @@ export async function openArrowPart(store: ObjectStore, uri: string): Promise<Ve
           return Promise.reject(new InputError(`${uri}: record batch ${group} has missing vectors`));
         const turn = group % 2;
         if ((buffers[turn]?.byteLength ?? 0) < floats * 4) buffers[turn] = new Uint8Array(floats * 4);
-        return read(data.start, floats * 4, buffers[turn]).then((bytes) =>
-          bytes.byteOffset % 4 === 0
+        return read(data.start, floats * 4, buffers[turn]).then((bytes) => {
+          // A file cut short reads short: never score what the buffer held before.
+          if (bytes.byteLength !== floats * 4)
+            throw new InputError(
+              `${uri}: record batch ${group} ends before its vectors do; the file is cut short`,
+            );
+          return bytes.byteOffset % 4 === 0
             ? new Float32Array(bytes.buffer, bytes.byteOffset, floats)
-            : new Float32Array(bytes.slice().buffer, 0, floats),
-        );
+            : new Float32Array(bytes.slice().buffer, 0, floats);
+        });
       };
       let next = vectorsOf(0);
       for (const [group, batch] of batches.entries()) {
