@@ -22,6 +22,7 @@ import { LocalStore } from '../../lambda/store/LocalStore.ts';
 import { PartWriter } from '../../lambda/write/PartWriter.ts';
 import { useTempDir } from '../helpers/embeddedRows.ts';
 import { EVERY_KEPT_TYPE, everyKeptTypeRows } from '../helpers/everyKeptTypeRows.ts';
+import { RecordingStore } from '../helpers/RecordingStore.ts';
 
 /** `floats` as a FixedSizeList<Float32> of `size`, as another writer would make it. */
 function vectorsOf(floats: Float32Array, size: number) {
@@ -34,21 +35,6 @@ function vectorsOf(floats: Float32Array, size: number) {
       child,
     }),
   );
-}
-
-/** A store that records every ranged read. */
-class RecordingStore extends LocalStore {
-  readonly reads: { start: number; length: number }[] = [];
-
-  override async readRange(
-    uri: string,
-    start: number,
-    length: number,
-    into?: Uint8Array,
-  ): Promise<Uint8Array> {
-    this.reads.push({ start, length });
-    return super.readRange(uri, start, length, into);
-  }
 }
 
 /** An Arrow part as embed-batch writes it: `rows` rows of every kept type but lists (or with them). */

@@ -37,6 +37,7 @@ import { buildEmbeddingTable } from '../../lambda/write/buildEmbeddingTable.ts';
 import { PartWriter } from '../../lambda/write/PartWriter.ts';
 import { decodeParquet } from '../../lambda/write/parquetWasm.ts';
 import { EVERY_KEPT_TYPE, everyKeptTypeRows } from '../helpers/everyKeptTypeRows.ts';
+import { RecordingStore } from '../helpers/RecordingStore.ts';
 
 const DIMENSIONS = 12;
 const ROWS = 103;
@@ -401,33 +402,6 @@ function rowSets(rows: number, starts: readonly number[]): number[][] {
 }
 
 /** A LocalStore that counts whole-file opens: parquet-wasm, the general reader, needs one. */
-class BlobCountingStore extends LocalStore {
-  blobs = 0;
-  /** Ranged reads under way now, and the most seen at once since the last reset. */
-  reading = 0;
-  mostAtOnce = 0;
-
-  override async openBlob(uri: string): Promise<Blob> {
-    this.blobs++;
-    return super.openBlob(uri);
-  }
-
-  override async readRange(
-    uri: string,
-    start: number,
-    length: number,
-    into?: Uint8Array,
-  ): Promise<Uint8Array> {
-    this.reading++;
-    this.mostAtOnce = Math.max(this.mostAtOnce, this.reading);
-    try {
-      return await super.readRange(uri, start, length, into);
-    } finally {
-      this.reading--;
-    }
-  }
-}
-
 describe('Function: readChunkCells', () => {
   for (const [name, variant] of Object.entries(CELL_VARIANTS)) {
     it(`reads any rows' cells as parquet-wasm does, nulls and page boundaries included, from a file written with ${name}`, async () => {
@@ -553,7 +527,7 @@ describe('Function: openParquetPart (columnsOf, on the files embed-batch writes)
     const footer = footerOf(bytes);
     const expected = expectedCells(bytes, footer);
     const zstd = await zstdDecompressor();
-    const counting = new BlobCountingStore();
+    const counting = new RecordingStore();
     // Row groups of 3,000, 3,000 and 1,000 rows; texts of 1 MB and more from row 2,048 on are in a second page.
     const addresses = [0, 1, 2].flatMap((group) =>
       (group < 2 ? [0, 2047, 2048, 2999] : [0, 999]).map((row) => ({ group, row })),
@@ -597,7 +571,7 @@ describe('Function: openParquetPart (columnsOf, on the files embed-batch writes)
     // Prepare: the part opened and its reads settled, then winners in all three row groups
     const keep = EVERY_KEPT_TYPE.filter((column) => !column.endsWith(':list'));
     const uri = await writePart(keep, 'embed-batch-at-once');
-    const counting = new BlobCountingStore();
+    const counting = new RecordingStore();
     const part = await openParquetPart(counting, uri);
     await new Promise((resolve) => setTimeout(resolve, 50));
     const footer = footerOf(await store.readRange(uri, 0, (await store.head(uri))?.bytes ?? 0));
@@ -625,7 +599,7 @@ describe('Function: openParquetPart (columnsOf, on the files embed-batch writes)
     const uri = await writePart(EVERY_KEPT_TYPE, 'embed-batch-list');
     const bytes = await store.readRange(uri, 0, (await store.head(uri))?.bytes ?? 0);
     const expected = expectedCells(bytes, footerOf(bytes));
-    const counting = new BlobCountingStore();
+    const counting = new RecordingStore();
     const addresses = [2, 0].flatMap((group) => [999, 6, 1500].map((row) => ({ group, row })));
     const names = ['id', 'text', 'colour', 'price', 'count', 'inStock', 'tags'];
 
