@@ -61,33 +61,13 @@ describe('Commands: embed-batch plan, run and search on s3://', () => {
     const planned = await cli(['plan', input, ...flags, '--json']);
     const keys = await s3.listKeys(BUCKET, 'output/');
     const run = await cli(['run', input, ...flags]);
-    const searched = await spawnCli(
-      ['search', `s3://${BUCKET}/output/input/jars.jsonl`, 'jars of beans 300', '-k', '4', '--json'],
-      env,
-    );
+    const output = `s3://${BUCKET}/output/input/jars.jsonl`;
+    const searchOf = (target: string) =>
+      spawnCli(['search', target, 'jars of beans 300', '-k', '4', '--json'], env);
+    const searched = await searchOf(output);
     // One Arrow part by name: its footer, batch headers, vectors and cells by ranged GETs.
-    const arrowPart = await spawnCli(
-      [
-        'search',
-        `s3://${BUCKET}/output/input/jars.jsonl/part-00000.arrow`,
-        'jars of beans 300',
-        '-k',
-        '4',
-        '--json',
-      ],
-      env,
-    );
-    const parquetPart = await spawnCli(
-      [
-        'search',
-        `s3://${BUCKET}/output/input/jars.jsonl/part-00000.parquet`,
-        'jars of beans 300',
-        '-k',
-        '4',
-        '--json',
-      ],
-      env,
-    );
+    const arrowPart = await searchOf(`${output}/part-00000.arrow`);
+    const parquetPart = await searchOf(`${output}/part-00000.parquet`);
 
     // Assess
     expect(planned.status, planned.raw).toBe(0);
