@@ -142,13 +142,6 @@ export function resolveJobOptions(input: JobOptionsInput, names: OptionNames = C
     throw new ConfigError(
       `Expected \`${names.keepColumns}\` to be a list of column names, got ${JSON.stringify(input.keepColumns)}`,
     );
-  for (const [name, value] of [
-    [names.textColumn, input.textColumn],
-    [names.idColumn, input.idColumn],
-  ] as const) {
-    if (value !== undefined && typeof value !== 'string')
-      throw new ConfigError(`Expected \`${name}\` to be a column name, got ${JSON.stringify(value)}`);
-  }
   const batchSize =
     input.batchSize ?? (input.baseUrl && isIonos(input.baseUrl) ? IONOS_BATCH_SIZE : DEFAULT_BATCH_SIZE);
   const options: JobOptions = {
@@ -180,10 +173,8 @@ export function resolveJobOptions(input: JobOptionsInput, names: OptionNames = C
   positiveInteger(options.concurrency, names.concurrency);
   positiveInteger(options.maxRecordBytes, names.maxRecordBytes);
   if (options.rowsPerPart !== undefined) positiveInteger(options.rowsPerPart, names.rowsPerPart);
-  if (options.checkpointIntervalMs !== undefined && !(options.checkpointIntervalMs >= 1))
-    throw new ConfigError(
-      `Expected \`${names.checkpointSeconds}\` to be a number of seconds (at least 0.001), got ${options.checkpointIntervalMs / 1000}`,
-    );
+  if (options.checkpointIntervalMs !== undefined)
+    checkpointIntervalMs(options.checkpointIntervalMs / 1000, names);
   if (options.dimensions !== undefined) positiveInteger(options.dimensions, names.dimensions);
   if (!FORMATS.includes(options.format)) {
     throw new ConfigError(

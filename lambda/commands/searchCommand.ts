@@ -47,8 +47,8 @@ export async function searchCommand(argv: readonly string[], io: Io): Promise<nu
   if (!Number.isInteger(k) || k < 1)
     throw new ConfigError(`Expected \`-k\` to be a positive integer, got ${k}`);
 
-  // The flag checked as the CLI names it; the library would call it `baseUrl`.
-  endpointConfig({ baseUrl: values['base-url'] }, io.env);
+  // A given flag checked as the CLI names it; the library would call it `baseUrl`.
+  if (values['base-url'] !== undefined) endpointConfig({ baseUrl: values['base-url'] }, io.env);
   const started = performance.now();
   const result = await search(target, query, { k, baseUrl: values['base-url'], env: io.env });
   const elapsedMs = Math.round(performance.now() - started);

@@ -109,8 +109,8 @@ export async function searchVectors(options: SearchVectorsOptions): Promise<Sear
 
   const winners = top.sorted();
   const columns = new Map<Kept, RowColumns>();
-  // A few parts that hold winners at a time (on S3, their round trips in parallel; an Arrow part is
-  // read whole, so not all at once).
+  // A few parts that hold winners at a time: on S3 their round trips overlap, and a part its fast
+  // reader declines is read whole, so not all of them at once.
   const holding = opened
     .map((part, index) => ({ part, mine: winners.filter((w) => w.item.part === index).map((w) => w.item) }))
     .filter(({ mine }) => mine.length > 0);

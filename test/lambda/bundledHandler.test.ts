@@ -99,7 +99,7 @@ describe('Function: handler (bundled as deployed)', () => {
   });
 
   it('reuses the vectors of the earlier output when the upload comes again with a row more (the bundled reuse reader)', async () => {
-    // Prepare: the first output, from the test above or made here
+    // Prepare: the first output of this key
     const key = 'input/bundle run/again.csv';
     await uploadAndInvoke(key, 'id,text\n1,erste Zeile\n2,second line\n');
 

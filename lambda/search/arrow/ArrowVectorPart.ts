@@ -49,20 +49,16 @@ export async function openArrowPart(store: ObjectStore, uri: string): Promise<Ve
   if (laid === undefined) return openWholeArrowPart(store, uri);
   const { footer, batches } = laid;
   const embedding = footer.fields.find((f) => f.name === 'embedding');
-  const item = embedding?.children[0];
-  const dimensions = embedding?.width;
-  if (
-    embedding?.type !== ARROW_TYPE.fixedSizeList ||
-    item?.type !== ARROW_TYPE.floatingPoint ||
-    item.width !== 32 ||
-    dimensions === undefined ||
-    dimensions < 1 ||
-    !footer.fields.some((f) => f.name === 'id')
-  ) {
-    if (embedding === undefined || !footer.fields.some((f) => f.name === 'id')) throw notAPart(uri);
-    return openWholeArrowPart(store, uri);
-  }
-  const names = footer.fields.map((f) => f.name).filter((name) => !UNRETURNED_COLUMNS.has(name));
+  if (embedding === undefined || !footer.fields.some((f) => f.name === 'id')) throw notAPart(uri);
+  const item = embedding.children[0];
+  const dimensions = embedding.width;
+  const flatFloats =
+    embedding.type === ARROW_TYPE.fixedSizeList &&
+    item?.type === ARROW_TYPE.floatingPoint &&
+    item.width === 32;
+  // Another list type: apache-arrow reads it, or refuses it as no part.
+  if (!flatFloats || dimensions < 1) return openWholeArrowPart(store, uri);
+  const returned = footer.fields.filter((f) => !UNRETURNED_COLUMNS.has(f.name));
   return {
     uri,
     model: footer.metadata.get(METADATA_KEYS.model) ?? '',
@@ -108,31 +104,36 @@ export async function openArrowPart(store: ObjectStore, uri: string): Promise<Ve
       }
     },
     async columnsOf(wanted: readonly RowAddress[]): Promise<RowColumns[]> {
-      const cells = await Promise.all(
-        wanted.map(async ({ group, row }) =>
-          Promise.all(
-            names.map(async (name) => {
-              const field = footer.fields.find((f) => f.name === name);
-              const column = batches[group]?.columns.get(name);
-              if (field === undefined || column === undefined) return undefined;
-              return readArrowCells(read, field, column, [row]);
+      // Each returned column of each batch that holds wanted rows, read at once for all those rows.
+      const groups = [...new Set(wanted.map((w) => w.group))];
+      const perGroup = await Promise.all(
+        groups.map(async (group) => {
+          const rows = wanted.filter((w) => w.group === group).map((w) => w.row);
+          const byColumn = await Promise.all(
+            returned.map((field) => {
+              const column = batches[group]?.columns.get(field.name);
+              return column === undefined ? undefined : readArrowCells(read, field, column, rows);
             }),
-          ),
-        ),
+          );
+          return { group, rows, byColumn };
+        }),
       );
+      const cellOf = new Map(perGroup.map((g) => [g.group, g]));
       // A column of a type read here by nothing but apache-arrow: the file is read whole, once.
       let whole: Table | undefined;
       const out: RowColumns[] = [];
-      for (const [i, { group, row }] of wanted.entries()) {
+      for (const { group, row } of wanted) {
+        const cells = cellOf.get(group);
+        const at = cells?.rows.indexOf(row) ?? -1;
         const cellsOfRow: Record<string, unknown> = {};
-        for (const [j, name] of names.entries()) {
-          const found = cells[i]?.[j];
+        for (const [j, field] of returned.entries()) {
+          const found = cells?.byColumn[j];
           if (found !== undefined) {
-            cellsOfRow[name] = found[0];
+            cellsOfRow[field.name] = found[at];
             continue;
           }
           whole ??= await load(store, uri);
-          cellsOfRow[name] = plainValue(whole.batches[group]?.getChild(name)?.get(row));
+          cellsOfRow[field.name] = plainValue(whole.batches[group]?.getChild(field.name)?.get(row));
         }
         out.push(cellsOfRow);
       }
