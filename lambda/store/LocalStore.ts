@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, openAsBlob, type Stats } from 'node:fs';
+import { closeSync, createWriteStream, openAsBlob, openSync, read, type Stats } from 'node:fs';
 import {
   copyFile,
   type FileHandle,
@@ -70,11 +70,18 @@ export class LocalStore implements ObjectStore {
     }
   }
 
+  /**
+   * The read is under way when this returns: the file is opened synchronously
+   * (a cached open is microseconds), not awaited first. An awaited open ends
+   * only at the caller's next turn of the event loop, so a scan that decodes
+   * one chunk while the next is read found that read not even started, and
+   * waited for it whole: 60-75 ms of a 200 ms search over 19 chunks of 7 MB.
+   */
   async readRange(uri: string, start: number, length: number, into?: Uint8Array): Promise<Uint8Array> {
     validateRange(uri, { start, end: start + Math.max(length, 1) - 1 });
-    let handle: FileHandle;
+    let fd: number;
     try {
-      handle = await open(toPath(uri), 'r');
+      fd = openSync(toPath(uri), 'r');
     } catch (error) {
       throw notReadable(uri, error);
     }
@@ -85,7 +92,7 @@ export class LocalStore implements ObjectStore {
           : Buffer.allocUnsafe(length);
       let filled = 0;
       while (filled < length) {
-        const { bytesRead } = await handle.read(out, filled, length - filled, start + filled);
+        const bytesRead = await readAt(fd, out, filled, length - filled, start + filled);
         if (bytesRead === 0) break;
         filled += bytesRead;
       }
@@ -93,7 +100,7 @@ export class LocalStore implements ObjectStore {
     } catch (error) {
       throw notReadable(uri, error);
     } finally {
-      await handle.close();
+      closeSync(fd);
     }
   }
 
@@ -282,6 +289,21 @@ function infoOf(uri: string, stats: { size: bigint; ino: bigint; mtimeNs: bigint
     bytes: Number(stats.size),
     etag: `${stats.ino.toString(16)}-${stats.size.toString(16)}-${stats.mtimeNs.toString(16)}`,
   };
+}
+
+/** One positioned read, started now (callback `fs.read`, no handle to await). */
+function readAt(
+  fd: number,
+  into: Uint8Array,
+  offset: number,
+  length: number,
+  position: number,
+): Promise<number> {
+  return new Promise((resolve, reject) => {
+    read(fd, into, offset, length, position, (error, bytesRead) =>
+      error ? reject(error) : resolve(bytesRead),
+    );
+  });
 }
 
 function validateRange(uri: string, range: ByteRange): void {

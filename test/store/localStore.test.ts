@@ -71,6 +71,30 @@ describe('Class: LocalStore', () => {
     expect((await collect(crossing.body)).toString()).toBe('bc');
   });
 
+  it('reads a byte range into a given buffer, and fewer bytes where the file ends first', async () => {
+    // Prepare
+    const file = path.join(dir, 'positioned.bin');
+    await writeFile(file, '0123456789');
+    const buffer = new Uint8Array(8);
+
+    // Act
+    const into = await store.readRange(file, 2, 4, buffer);
+    const crossing = await store.readRange(file, 7, 10);
+
+    // Assess
+    expect(Buffer.from(into).toString()).toBe('2345');
+    expect(into.buffer).toBe(buffer.buffer);
+    expect(Buffer.from(crossing).toString()).toBe('789');
+  });
+
+  it('names a file readRange cannot open', async () => {
+    // Prepare
+    const file = path.join(dir, 'no such.bin');
+
+    // Act & Assess
+    await expect(store.readRange(file, 0, 4)).rejects.toThrow(new InputError(`no such file: ${file}`));
+  });
+
   it('refuses a reversed range', async () => {
     // Prepare
     const file = path.join(dir, 'r.txt');
