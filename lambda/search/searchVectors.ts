@@ -3,6 +3,7 @@ import type { ObjectStore } from '../store/ObjectStore.ts';
 import { openArrowPart } from './arrow/ArrowVectorPart.ts';
 import { VectorKernel } from './kernel/VectorKernel.ts';
 import { openParquetPart } from './parquet/ParquetVectorPart.ts';
+import { ReadBuffers } from './ReadBuffers.ts';
 import { TopK } from './TopK.ts';
 import { unitVector } from './unitVector.ts';
 import type { RowAddress, RowColumns, VectorPart } from './VectorPart.ts';
@@ -69,10 +70,11 @@ export async function searchVectors(options: SearchVectorsOptions): Promise<Sear
   // The scan's own kernel: a concurrent search in this process has another.
   const kernel = await VectorKernel.load();
   let scanned = 0;
+  const buffers = new ReadBuffers();
   // One part ahead: the next part's footer and first vectors are read while this one is scanned.
   const open = (index: number): Promise<VectorPart> | undefined => {
     const uri = options.parts[index];
-    const opening = uri === undefined ? undefined : openPart(options.store, uri);
+    const opening = uri === undefined ? undefined : openPart(options.store, uri, buffers);
     // Awaited in its turn; until then a failure must not count as unhandled.
     opening?.catch(() => undefined);
     return opening;
@@ -145,8 +147,8 @@ async function atMost<T>(
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
 }
 
-function openPart(store: ObjectStore, uri: string): Promise<VectorPart> {
-  if (/\.parquet(\.partial)?$/i.test(uri)) return openParquetPart(store, uri);
+function openPart(store: ObjectStore, uri: string, buffers: ReadBuffers): Promise<VectorPart> {
+  if (/\.parquet(\.partial)?$/i.test(uri)) return openParquetPart(store, uri, buffers);
   if (/\.arrow(\.partial)?$/i.test(uri)) return openArrowPart(store, uri);
   throw new InputError(`${uri}: not a .parquet or .arrow file`);
 }

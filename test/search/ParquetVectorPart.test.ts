@@ -30,6 +30,7 @@ import { openParquetPart } from '../../lambda/search/parquet/ParquetVectorPart.t
 import { dataPageOf, pagesOf } from '../../lambda/search/parquet/pageHeaders.ts';
 import { cellKindOf, readChunkCells } from '../../lambda/search/parquet/readChunkCells.ts';
 import { zstdDecompressor } from '../../lambda/search/parquet/zstdDecompressor.ts';
+import { ReadBuffers } from '../../lambda/search/ReadBuffers.ts';
 import { plainValue, type RowAddress, type VectorPart } from '../../lambda/search/VectorPart.ts';
 import { LocalStore } from '../../lambda/store/LocalStore.ts';
 import type { EmbeddedRow } from '../../lambda/types.ts';
@@ -148,6 +149,43 @@ describe('Function: openParquetPart', () => {
       ]);
     });
   }
+
+  it('hands its read buffers on to the next part, which reads its own vectors into them', async () => {
+    // Prepare: two parts of different rows, the second opened while the first is scanned (as a search does).
+    const first = rows();
+    const second = rows().map((row) => ({ ...row, vector: row.vector.map((v) => -v) }));
+    const files = [0, 1].map((i) => path.join(dir, `handed-on-${i}.parquet`));
+    for (const [i, input] of [first, second].entries()) {
+      const table = buildEmbeddingTable(input, layout);
+      const properties = VARIANTS['zstd + byte-stream-split (embed-batch), row groups of 10']?.()
+        .setKeyValueMetadata(new Map([...table.schema.metadata]))
+        .build();
+      await writeFile(
+        files[i] as string,
+        writeParquet(WasmTable.fromIPCStream(tableToIPC(table, 'stream')), properties),
+      );
+    }
+    const buffers = new ReadBuffers();
+    const handedOut = new Set<Uint8Array>();
+    const take = buffers.take.bind(buffers);
+    buffers.take = (bytes) => {
+      const buffer = take(bytes);
+      handedOut.add(buffer);
+      return buffer;
+    };
+
+    // Act
+    const a = await openParquetPart(store, files[0] as string, buffers);
+    const opening = openParquetPart(store, files[1] as string, buffers);
+    const fromA = await allVectors(a);
+    const fromB = await allVectors(await opening);
+
+    // Assess: 11 row groups each, and no more buffers than are in use at once.
+    expect(fromA.vectors).toEqual(first.map((row) => Array.from(row.vector)));
+    expect(fromB.vectors).toEqual(second.map((row) => Array.from(row.vector)));
+    expect(fromA.groups + fromB.groups).toBe(22);
+    expect(handedOut.size).toBeLessThanOrEqual(3);
+  });
 
   it('refuses a file that is not Parquet, naming it', async () => {
     // Prepare

@@ -5,6 +5,7 @@ import { blobOf, readRange } from '../../store/readBytes.ts';
 import { METADATA_KEYS } from '../../write/metadataKeys.ts';
 import type { ParquetColumnsReader } from '../../write/parquetWasm.ts';
 import type { VectorKernel } from '../kernel/VectorKernel.ts';
+import { ReadBuffers } from '../ReadBuffers.ts';
 import {
   plainValue,
   type RowAddress,
@@ -34,8 +35,14 @@ const EMBEDDING_LEAF = /^embedding(\.|$)/;
  * decodes them with {@link decodeFloatChunk} into the search kernel's memory; a chunk that decoder does not
  * handle goes through parquet-wasm instead. The winners' other columns are
  * read afterwards, only for the row groups that hold them.
+ *
+ * @param buffers The scan's read buffers, handed on from part to part.
  */
-export async function openParquetPart(store: ObjectStore, uri: string): Promise<VectorPart> {
+export async function openParquetPart(
+  store: ObjectStore,
+  uri: string,
+  buffers: ReadBuffers = new ReadBuffers(),
+): Promise<VectorPart> {
   const size = (await store.head(uri))?.bytes;
   if (size === undefined) throw new InputError(`no such file or object: ${uri}`);
   // One positioned read per range locally, a ranged GET on S3.
@@ -63,9 +70,14 @@ export async function openParquetPart(store: ObjectStore, uri: string): Promise<
   // A part is opened just before its scan (the search opens the next while it scans one): its first
   // row group's vectors are read from now on, and the decompressor made ready, so the scan need not wait.
   const zstdReady = zstdDecompressor();
+  // A read into one of the scan's buffers, which goes back to it once the group is decoded.
+  const readInto = (length: number, start: number): { buffer: Uint8Array; bytes: Promise<Uint8Array> } => {
+    const buffer = buffers.take(length);
+    return { buffer, bytes: read(start, length, buffer) };
+  };
   const head = groups[0]?.chunk;
-  let prefetched = head === undefined ? undefined : read(head.start, head.compressedBytes);
-  prefetched?.catch(() => undefined);
+  let prefetched = head === undefined ? undefined : readInto(head.compressedBytes, head.start);
+  prefetched?.bytes.catch(() => undefined);
   zstdReady.catch(() => undefined);
 
   return {
@@ -75,32 +87,27 @@ export async function openParquetPart(store: ObjectStore, uri: string): Promise<
     rows: footer.rows,
     async *batches(kernel: VectorKernel): AsyncGenerator<VectorBatch> {
       const zstd = await zstdReady;
-      // Two read buffers, taken in turn: one is decoded while the next row group is read into the other.
-      const buffers = [new Uint8Array(0), new Uint8Array(0)];
-      const readGroup = (
-        g: (typeof groups)[number] | undefined,
-        turn: number,
-      ): Promise<Uint8Array> | undefined => {
+      const readGroup = (g: (typeof groups)[number] | undefined): ReturnType<typeof readInto> | undefined => {
         if (g === undefined) return undefined;
         if (g.chunk === undefined)
           throw new InputError(`${uri}: row group ${g.group} has no embedding column`);
-        const length = g.chunk.compressedBytes;
-        if ((buffers[turn % 2]?.byteLength ?? 0) < length) buffers[turn % 2] = new Uint8Array(length);
-        return read(g.chunk.start, length, buffers[turn % 2]);
+        return readInto(g.chunk.compressedBytes, g.chunk.start);
       };
-      // The floats go straight into the kernel's memory, where the scan scores them.
-      let next = prefetched ?? readGroup(groups[0], 0);
+      // One group is decoded while the next one is read. The floats go straight into the kernel's
+      // memory, where the scan scores them.
+      let next = prefetched ?? readGroup(groups[0]);
       prefetched = undefined;
       for (const [i, g] of groups.entries()) {
-        const bytes = await (next as Promise<Uint8Array>);
-        next = readGroup(groups[i + 1], i + 1);
+        const reading = next as NonNullable<typeof next>;
+        const bytes = await reading.bytes;
+        next = readGroup(groups[i + 1]);
         // Keeps a read that fails while this group is scored from counting as unhandled; it is awaited next.
-        next?.catch(() => undefined);
+        next?.bytes.catch(() => undefined);
         const expected = g.rows * dimensions;
         kernel.prepare(g.rows, dimensions);
-        const values = decodeFloatChunk(bytes, g.chunk as ColumnChunkInfo, levels, expected, kernel, zstd)
-          ? kernel.vectors()
-          : await decodeGeneric(await blob(), g.group, expected, uri);
+        const decoded = decodeFloatChunk(bytes, g.chunk as ColumnChunkInfo, levels, expected, kernel, zstd);
+        buffers.give(reading.buffer);
+        const values = decoded ? kernel.vectors() : await decodeGeneric(await blob(), g.group, expected, uri);
         yield { group: g.group, rows: g.rows, values, offset: 0 };
       }
     },
