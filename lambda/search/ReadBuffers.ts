@@ -1,3 +1,7 @@
+/** New buffers are a little larger than asked, in whole 64 KiB. */
+const HEADROOM = 1.0625;
+const ROUNDING = 64 * 1024;
+
 /**
  * Read buffers that a scan hands on from row group to row group and from
  * part to part, so each buffer's memory is touched once per search, not once
@@ -6,9 +10,6 @@
  * its read. A scan holds at most three at a time (the group being decoded,
  * the next group's read, the next part's first group).
  */
-const HEADROOM = 1.0625;
-const ROUNDING = 64 * 1024;
-
 export class ReadBuffers {
   readonly #free: Uint8Array[] = [];
 
