@@ -8,7 +8,7 @@
 import { VectorKernel } from '../search/kernel/VectorKernel.ts';
 import { openParquetPart } from '../search/parquet/ParquetVectorPart.ts';
 import type { ObjectStore } from '../store/ObjectStore.ts';
-import { readContentHashes, readVectorFile } from '../write/readVectorFile.ts';
+import { isParquetPart, readContentHashes, readVectorFile } from '../write/readVectorFile.ts';
 
 /** An earlier part's rows, for lookups by content hash. */
 export interface ReusablePart {
@@ -25,7 +25,7 @@ export interface ReusablePart {
  * @throws InputError when the file is missing or is not an embed-batch part.
  */
 export async function readReusablePart(store: ObjectStore, uri: string): Promise<ReusablePart> {
-  if (!/\.parquet(\.partial)?$/i.test(uri)) return readVectorFile(store, uri);
+  if (!isParquetPart(uri)) return readVectorFile(store, uri);
   const [hashes, part, kernel] = await Promise.all([
     readContentHashes(store, uri),
     openParquetPart(store, uri),

@@ -36,7 +36,7 @@ export async function readVectorFile(store: ObjectStore, uri: string): Promise<V
   const bytes = await readAll(store, uri);
   let table: Table;
   try {
-    table = isParquet(uri) ? tableFromIPC(decodeParquet(bytes)) : tableFromIPC(bytes);
+    table = isParquetPart(uri) ? tableFromIPC(decodeParquet(bytes)) : tableFromIPC(bytes);
   } catch (error) {
     throw notReadable(uri, error);
   }
@@ -55,7 +55,7 @@ export async function readVectorFile(store: ObjectStore, uri: string): Promise<V
 export async function readContentHashes(store: ObjectStore, uri: string): Promise<string[]> {
   let table: Table;
   try {
-    if (isParquet(uri)) {
+    if (isParquetPart(uri)) {
       const reader = await openParquetColumns(await blobOf(store, uri));
       try {
         if (!reader.has('id') || !reader.has('embedding')) throw notAPart(uri);
@@ -110,7 +110,8 @@ export function vectorFileOf(uri: string, table: Table): VectorFile {
   };
 }
 
-function isParquet(uri: string): boolean {
+/** Whether a part file is Parquet (`.parquet`, or one still being written); else Arrow IPC. */
+export function isParquetPart(uri: string): boolean {
   return /\.parquet(\.partial)?$/i.test(uri);
 }
 

@@ -439,7 +439,6 @@ function rowSets(rows: number, starts: readonly number[]): number[][] {
   ];
 }
 
-/** A LocalStore that counts whole-file opens: parquet-wasm, the general reader, needs one. */
 describe('Function: readChunkCells', () => {
   for (const [name, variant] of Object.entries(CELL_VARIANTS)) {
     it(`reads any rows' cells as parquet-wasm does, nulls and page boundaries included, from a file written with ${name}`, async () => {
