@@ -488,6 +488,79 @@ describe('Function: readChunkCells', () => {
     });
   }
 
+  it('decodes a big PLAIN ZSTD page only as far as the wanted rows lie, however long the texts before them', async () => {
+    // Prepare: one page of 2,000 texts, the first 1,000 long (so a row's place in the page misjudges
+    // where its text lies), the others short
+    const random = createRandom(3);
+    const texts = Array.from({ length: 2000 }, (_, i) =>
+      i < 1000
+        ? `${i} ${Math.floor(random() * 1e12)
+            .toString(36)
+            .repeat(150)}`
+        : `short ${i}`,
+    );
+    const table = new Table({
+      id: vectorFromArray(
+        texts.map((_, i) => `r${i}`),
+        new Utf8(),
+      ),
+      text: vectorFromArray(texts, new Utf8()),
+    });
+    const properties = new WriterPropertiesBuilder()
+      .setCompression(Compression.ZSTD)
+      .setDictionaryEnabled(false)
+      .setDataPageSizeLimit(8 * 1024 * 1024)
+      .build();
+    const bytes = writeParquet(WasmTable.fromIPCStream(tableToIPC(table, 'stream')), properties);
+    const footer = footerOf(bytes);
+    const chunk = footer.rowGroups[0]?.columns.find((c) => c.path === 'text');
+    const leaf = footer.leaves.get('text');
+    if (chunk === undefined || leaf === undefined) throw new Error('no text chunk');
+    const bytesOfChunk = bytes.subarray(chunk.start, chunk.start + chunk.compressedBytes);
+    expect(pageEncodings(bytesOfChunk)).toEqual(new Set(['v1 PLAIN']));
+    expect(pageStarts(bytesOfChunk)).toEqual([0]);
+    const pageSize = [...pagesOf(bytesOfChunk)][0]?.uncompressedSize ?? 0;
+    // The decoder, every prefix it hands out recorded.
+    const wasm = await zstdDecompressor();
+    const partial = wasm.partial;
+    let prefixes: number[] = [];
+    const recording = Object.assign((data: Uint8Array, size: number) => wasm(data, size), {
+      partial: (data: Uint8Array, size: number) => {
+        const frame = partial(data, size);
+        return {
+          upTo: (wanted: number) => {
+            const prefix = frame.upTo(wanted);
+            prefixes.push(prefix?.byteLength ?? -1);
+            return prefix;
+          },
+        };
+      },
+    });
+    const read = (rows: number[]): { cells: unknown[] | undefined; prefixes: number[] } => {
+      prefixes = [];
+      return { cells: readChunkCells(bytesOfChunk, chunk, leaf, rows, recording), prefixes };
+    };
+
+    // Act
+    const first = read([0]);
+    const lastLong = read([999]);
+    const firstShort = read([1000, 1001]);
+    const all = read(texts.map((_, i) => i));
+
+    // Assess: the right texts; the first row from the page's first block or so, the others after one or
+    // more tries, never more than the page
+    expect(first.cells).toEqual([texts[0]]);
+    expect(first.prefixes).toHaveLength(1);
+    expect(first.prefixes[0]).toBeLessThan(pageSize / 4);
+    expect(lastLong.cells).toEqual([texts[999]]);
+    expect(lastLong.prefixes.length).toBeGreaterThan(1);
+    expect(firstShort.cells).toEqual([texts[1000], texts[1001]]);
+    expect(all.cells).toEqual(texts);
+    expect(all.prefixes.at(-1)).toBe(pageSize);
+    expect(Math.max(...lastLong.prefixes, ...firstShort.prefixes)).toBeLessThanOrEqual(pageSize);
+    expect(Math.min(...lastLong.prefixes, ...firstShort.prefixes)).toBeGreaterThan(0);
+  });
+
   it('reads a row of the last, short row group, returns undefined for rows past it, and refuses rows out of order', async () => {
     // Prepare
     const bytes = writeEveryType(() => new WriterPropertiesBuilder().setCompression(Compression.ZSTD));

@@ -160,9 +160,8 @@ interface PageContext {
 }
 
 /**
- * The cells at `wanted` (ascending indexes of rows in the page): definition
- * levels say which are null and where each other's value is among the
- * page's values, which are then decoded up to the last one wanted.
+ * The cells at `wanted` (ascending indexes of rows in the page), from the
+ * page decompressed whole, or for a PLAIN v1 page only as far as they lie.
  */
 function pageCells(
   page: Page,
@@ -170,33 +169,87 @@ function pageCells(
   wanted: number[],
   context: PageContext,
 ): unknown[] | undefined {
-  const { kind, leaf, codec, zstd } = context;
-  const last = wanted[wanted.length - 1] as number;
-  let values: Uint8Array;
-  let levels: Uint32Array | undefined;
-  if (header.version === 1) {
-    // Levels and values are compressed together. The buffer may be reused by the next call: read it now.
+  const { codec, zstd } = context;
+  if (header.version !== 1) return v2PageCells(page, header, wanted, context);
+  // Levels and values are compressed together. The bytes may be reused by the next decompression: read them now.
+  if (codec !== CODEC.zstd || header.encoding !== PLAIN) {
     const whole = inflatePage(page.data, codec, page.uncompressedSize, zstd);
-    if (whole === undefined) return undefined;
-    values = whole;
-    if (leaf.maxDefinition > 0) {
-      if (header.definitionEncoding !== RLE) return undefined;
-      const length = littleEndianU32(whole, 0);
-      levels = decodeRleHybrid(slice(whole, 4, length), 1, last + 1);
-      values = whole.subarray(4 + length);
-    }
-  } else {
-    if (header.repetitionBytes !== 0) return undefined;
-    if (leaf.maxDefinition > 0) {
-      levels = decodeRleHybrid(slice(page.data, 0, header.definitionBytes), 1, last + 1);
-    }
-    const rest = page.data.subarray(header.definitionBytes);
-    const size = page.uncompressedSize - header.definitionBytes;
-    const inflated = header.compressed ? inflatePage(rest, codec, size, zstd) : rest;
-    if (inflated === undefined) return undefined;
-    values = inflated;
+    return whole === undefined ? undefined : v1PageCells(whole, header, wanted, context);
   }
+  // A PLAIN page is decoded only as far as its last wanted value: a guess from that row's place in the
+  // page, then twice as far each time the values run past what was decoded.
+  const size = page.uncompressedSize;
+  const frame = zstd.partial(page.data, size);
+  const last = wanted[wanted.length - 1] as number;
+  let bytes = Math.ceil((size * (last + 1)) / Math.max(1, header.numRows) + PREFIX_MARGIN);
+  for (;;) {
+    const prefix = frame.upTo(bytes);
+    if (prefix === undefined) return undefined;
+    try {
+      return v1PageCells(prefix, header, wanted, context);
+    } catch (error) {
+      if (!(error instanceof RangeError) || prefix.byteLength >= size) throw error;
+      bytes = 2 * prefix.byteLength;
+    }
+  }
+}
 
+/** What a PLAIN page's prefix holds beyond its estimate: the last wanted value may be long. */
+const PREFIX_MARGIN = 16 * 1024;
+
+/** The cells of a v1 data page, from its decompressed bytes (or their first part: past it throws RangeError). */
+function v1PageCells(
+  bytes: Uint8Array,
+  header: DataPage,
+  wanted: number[],
+  context: PageContext,
+): unknown[] | undefined {
+  const last = wanted[wanted.length - 1] as number;
+  let values = bytes;
+  let levels: Uint32Array | undefined;
+  if (context.leaf.maxDefinition > 0) {
+    if (header.definitionEncoding !== RLE) return undefined;
+    const length = littleEndianU32(bytes, 0);
+    levels = decodeRleHybrid(slice(bytes, 4, length), 1, last + 1);
+    values = bytes.subarray(4 + length);
+  }
+  return cellsAt(values, levels, header, wanted, context);
+}
+
+/** The cells of a v2 data page, whose levels are stored uncompressed before its values. */
+function v2PageCells(
+  page: Page,
+  header: DataPage,
+  wanted: number[],
+  context: PageContext,
+): unknown[] | undefined {
+  const { leaf, codec, zstd } = context;
+  const last = wanted[wanted.length - 1] as number;
+  if (header.repetitionBytes !== 0) return undefined;
+  let levels: Uint32Array | undefined;
+  if (leaf.maxDefinition > 0) {
+    levels = decodeRleHybrid(slice(page.data, 0, header.definitionBytes), 1, last + 1);
+  }
+  const rest = page.data.subarray(header.definitionBytes);
+  const size = page.uncompressedSize - header.definitionBytes;
+  const values = header.compressed ? inflatePage(rest, codec, size, zstd) : rest;
+  if (values === undefined) return undefined;
+  return cellsAt(values, levels, header, wanted, context);
+}
+
+/**
+ * The cells at `wanted` (ascending indexes of rows in the page): definition
+ * levels (when the column has them) say which are null and where each other's
+ * value is among the page's values, which are then decoded up to the last one wanted.
+ */
+function cellsAt(
+  values: Uint8Array,
+  levels: Uint32Array | undefined,
+  header: DataPage,
+  wanted: number[],
+  context: PageContext,
+): unknown[] | undefined {
+  const last = wanted[wanted.length - 1] as number;
   // Index of each wanted cell among the page's values; -1 for a null.
   const indexes: number[] = [];
   if (levels === undefined) {
@@ -216,7 +269,7 @@ function pageCells(
       if (present) defined++;
     }
   }
-  const valueAt = pageValues(values, header.encoding, kind, context.dictionary, indexes);
+  const valueAt = pageValues(values, header.encoding, context.kind, context.dictionary, indexes);
   if (valueAt === undefined) return undefined;
   return indexes.map((index) => (index < 0 ? null : valueAt(index)));
 }

@@ -1,24 +1,47 @@
 /**
- * ZSTD decompression for the Parquet column reader. Node 22.15 and later have
- * `zlib.zstdDecompressSync`, used where it exists; Node 20 has none, so zstd's
- * own decoder built to WebAssembly (the `zstddec` package) does it there.
+ * ZSTD decompression for the Parquet column reader: zstd's own decoder,
+ * built to WebAssembly (zstdWasm.ts, from tools/buildZstd.ts), on every Node.
+ * Node 20 has no ZSTD of its own; Node 24's `zlib.zstdDecompressSync`, used
+ * here before, made a search slower than this one does (BENCHMARKS.md,
+ * section 8): a fresh buffer for every page, and whole frames only.
  */
-import zlib from 'node:zlib';
-import { ZSTDDecoder } from 'zstddec';
+import { ZSTD_WASM } from './zstdWasm.ts';
 
 /**
  * Decompresses one ZSTD frame of known decompressed size. The result may be a
  * view of a buffer that the next call reuses: use it before calling again.
  * Undefined when the frame does not decompress to `size` bytes.
  */
-export type Decompress = (data: Uint8Array, size: number) => Uint8Array | undefined;
+export interface Decompress {
+  (data: Uint8Array, size: number): Uint8Array | undefined;
+  /** Starts on a frame of `size` bytes that is decoded only as far as asked (see {@link PartialFrame}). */
+  readonly partial: (data: Uint8Array, size: number) => PartialFrame;
+}
+
+/** A frame being decoded block by block, only as far as its reader asks. */
+export interface PartialFrame {
+  /**
+   * At least the content's first `bytes` bytes (all `size` of it when it has
+   * fewer), a view valid until the next decompression of any kind; undefined
+   * when the frame is broken or does not hold `size` bytes.
+   */
+  upTo(bytes: number): Uint8Array | undefined;
+}
 
 interface ZstdExports {
   readonly memory: { readonly buffer: ArrayBuffer };
-  malloc(bytes: number): number;
-  free(pointer: number): void;
-  ZSTD_decompress(destination: number, capacity: number, source: number, size: number): number;
+  allocate(bytes: number): number;
+  release(pointer: number): void;
+  decompress(destination: number, capacity: number, source: number, size: number): number;
+  begin_partial(destination: number, capacity: number, source: number, size: number): number;
+  continue_partial(wanted: number): number;
 }
+
+/** What this file uses of the WebAssembly API (the compiler's lib here has no DOM types). */
+interface WebAssemblyApi {
+  instantiate(bytes: Uint8Array): Promise<{ readonly instance: { readonly exports: object } }>;
+}
+const { WebAssembly: wasmApi } = globalThis as unknown as { WebAssembly: WebAssemblyApi };
 
 let ready: Promise<Decompress> | undefined;
 
@@ -29,75 +52,69 @@ export function zstdDecompressor(): Promise<Decompress> {
 }
 
 async function load(): Promise<Decompress> {
-  const native = (
-    zlib as { zstdDecompressSync?: (data: Uint8Array, options: { chunkSize: number }) => Buffer }
-  ).zstdDecompressSync;
-  if (typeof native === 'function') {
-    return (data, size) => {
-      // One output chunk of the known size (and a little): zlib's default of 16 KiB chunks, joined
-      // at the end, spent more time copying and collecting garbage than decompressing.
-      const out = native(data, { chunkSize: size + 64 });
-      return out.byteLength === size ? out : undefined;
-    };
-  }
-  const decoder = new ZSTDDecoder();
-  // `init` hands the instantiated module to `_init` (public in its types): keep the instance, to
-  // decompress into reused wasm buffers instead of `decode`'s fresh copy in and out of every page.
-  let instance: { readonly exports: unknown } | undefined;
-  const original = decoder._init.bind(decoder);
-  decoder._init = (result) => {
-    instance = (result as { readonly instance: { readonly exports: unknown } }).instance;
-    original(result);
-  };
-  await initWithoutFetch(decoder);
-  const exports = instance?.exports as ZstdExports | undefined;
-  if (exports === undefined || typeof exports.ZSTD_decompress !== 'function') {
-    return (data, size) => {
-      const out = decoder.decode(data, size);
-      return out.byteLength === size ? out : undefined;
-    };
-  }
-  return reusingBuffers(exports);
+  const { instance } = await wasmApi.instantiate(Buffer.from(ZSTD_WASM, 'base64'));
+  return reusingBuffers(instance.exports as ZstdExports);
+}
+
+/** A buffer in wasm memory. */
+interface WasmBuffer {
+  readonly pointer: number;
+  readonly capacity: number;
 }
 
 /**
- * `ZSTDDecoder.init` loads its WebAssembly through `fetch` of a data URL
- * where `fetch` exists, which on Node 20 first loads undici: 33 to 61 ms
- * against 1 to 3 ms through its `Buffer` path, most of a search's start. So
- * `fetch` is hidden for the synchronous part of the call, in which it
- * chooses, and put back as it was (untouched, so still lazily loaded).
+ * Decompression into input and output buffers in wasm memory that grow as
+ * needed and are reused; partial frames have buffers of their own.
  */
-function initWithoutFetch(decoder: ZSTDDecoder): Promise<void> {
-  const descriptor = Object.getOwnPropertyDescriptor(globalThis, 'fetch');
-  if (descriptor === undefined || descriptor.configurable !== true) return decoder.init();
-  Object.defineProperty(globalThis, 'fetch', { value: undefined, configurable: true, writable: true });
-  try {
-    return decoder.init();
-  } finally {
-    Object.defineProperty(globalThis, 'fetch', descriptor);
-  }
-}
-
-/** Decompression into an input and an output buffer in wasm memory that grow as needed and are reused. */
 function reusingBuffers(wasm: ZstdExports): Decompress {
-  let input = { pointer: 0, capacity: 0 };
-  let output = { pointer: 0, capacity: 0 };
-  const reserve = (buffer: typeof input, bytes: number): typeof input => {
+  const reserve = (buffer: WasmBuffer, bytes: number): WasmBuffer => {
     if (buffer.capacity >= bytes) return buffer;
-    if (buffer.pointer !== 0) wasm.free(buffer.pointer);
+    if (buffer.pointer !== 0) wasm.release(buffer.pointer);
     const capacity = Math.max(bytes, 2 * buffer.capacity);
-    const pointer = wasm.malloc(capacity);
+    const pointer = wasm.allocate(capacity);
     if (pointer === 0) throw new RangeError(`zstd: cannot allocate ${capacity} bytes`);
     return { pointer, capacity };
   };
-  return (data, size) => {
+  const none: WasmBuffer = { pointer: 0, capacity: 0 };
+  let input = none;
+  let output = none;
+  let partialInput = none;
+  let partialOutput = none;
+  // Frames are decoded one at a time: starting another ends the one before.
+  let current: object | undefined;
+  // Views are made after the allocations: growing the memory replaces its buffer.
+  const copyIn = (buffer: WasmBuffer, data: Uint8Array): void => {
+    new Uint8Array(wasm.memory.buffer, buffer.pointer, data.byteLength).set(data);
+  };
+  // An error is a size_t far above any size: negative here, wasm32's i32 as a JavaScript number.
+  const failed = (result: number): boolean => result < 0;
+  const whole = (data: Uint8Array, size: number): Uint8Array | undefined => {
     input = reserve(input, data.byteLength);
     output = reserve(output, size);
-    // Views are made after the allocations: growing the memory replaces its buffer.
-    new Uint8Array(wasm.memory.buffer, input.pointer, data.byteLength).set(data);
-    const written = wasm.ZSTD_decompress(output.pointer, size, input.pointer, data.byteLength);
-    // An error is a size_t far above `size`; anything else short of it is a wrong frame.
+    copyIn(input, data);
+    const written = wasm.decompress(output.pointer, size, input.pointer, data.byteLength);
     if (written !== size) return undefined;
     return new Uint8Array(wasm.memory.buffer, output.pointer, size);
   };
+  const partial = (data: Uint8Array, size: number): PartialFrame => {
+    partialInput = reserve(partialInput, data.byteLength);
+    partialOutput = reserve(partialOutput, size);
+    copyIn(partialInput, data);
+    const frame = {};
+    current = frame;
+    let broken = failed(
+      wasm.begin_partial(partialOutput.pointer, size, partialInput.pointer, data.byteLength),
+    );
+    return {
+      upTo: (bytes) => {
+        if (broken || current !== frame) return undefined;
+        const wanted = Math.min(bytes, size);
+        const written = wasm.continue_partial(wanted);
+        // Fewer than asked: the frame ended before its `size` bytes.
+        broken = failed(written) || written < wanted;
+        return broken ? undefined : new Uint8Array(wasm.memory.buffer, partialOutput.pointer, written);
+      },
+    };
+  };
+  return Object.assign(whole, { partial });
 }
