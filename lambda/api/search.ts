@@ -10,7 +10,7 @@ import { ConfigError, InputError } from '../errors.ts';
 import { API_OPTIONS } from '../optionNames.ts';
 import { type SearchResult, searchVectors } from '../search/searchVectors.ts';
 import type { ObjectStore } from '../store/ObjectStore.ts';
-import { isS3Uri, joinUri } from '../store/uri.ts';
+import { joinUri } from '../store/uri.ts';
 import { readManifest } from '../write/OutputFolder.ts';
 import { envWithKey } from './envWithKey.ts';
 
@@ -69,11 +69,10 @@ async function vectorFilesOf(target: string, store: ObjectStore): Promise<string
   const manifest = await readManifest(store, target);
   if (!manifest)
     throw new InputError(`${target}: no manifest.json here; not a complete embed-batch output folder`);
-  // Both formats hold the same rows. Arrow parts scan fastest (their vectors need no decompressing:
-  // BENCHMARKS.md, section 8); over S3 the Parquet ones, a quarter fewer bytes to download.
+  // Both formats hold the same rows. The Parquet parts are a quarter fewer bytes to download, and
+  // scan faster than the Arrow ones even from a local disk (BENCHMARKS.md, section 8).
   const of = (extension: string) => manifest.parts.filter((p) => p.uri.endsWith(extension));
-  const [first, second] = isS3Uri(target) ? ['.parquet', '.arrow'] : ['.arrow', '.parquet'];
-  const chosen = of(first).length > 0 ? of(first) : of(second);
+  const chosen = of('.parquet').length > 0 ? of('.parquet') : of('.arrow');
   // Parts are listed by URI; a folder that was moved still works by name.
   return chosen.map((p) => joinUri(target, p.uri.slice(p.uri.lastIndexOf('/') + 1)));
 }

@@ -10,8 +10,8 @@ export const SEARCH_USAGE = `Usage: embed-batch search <output dir|file.parquet|
 Embeds the query with the model recorded in the output, and prints the k rows
 closest to it by cosine similarity, with their kept columns. Brute force over
 every row, streamed one row group at a time (memory stays flat on any output).
-Of an output written as both Parquet and Arrow, the Arrow files are read (nothing
-to decompress), on S3 the Parquet ones (fewer bytes to download).
+Of an output written as both Parquet and Arrow, the Parquet files are read (fewer
+bytes, and faster to scan).
   -k N            rows to print (default 5)
   --json          one JSON object: query, model, rows_scanned, hits [{rank, score, id, text, columns, part, row}]
   --base-url URL  the endpoint that embeds the query (EMBEDDINGS_BASE_URL; the offline model needs none)`;
