@@ -1,10 +1,17 @@
 import { Table, tableToIPC, Utf8, vectorFromArray } from 'apache-arrow';
-import { Compression, Table as WasmTable, WriterPropertiesBuilder, writeParquet } from 'parquet-wasm';
+import {
+  Compression,
+  Encoding,
+  Table as WasmTable,
+  WriterPropertiesBuilder,
+  writeParquet,
+} from 'parquet-wasm';
 import { describe, expect, it } from 'vitest';
 import { createRandom } from '../../bench/generateInput.ts';
 import { footerLength, parseFooter } from '../../lambda/search/parquet/ParquetFooter.ts';
 import { pagesOf } from '../../lambda/search/parquet/pageHeaders.ts';
 import { zstdDecompressor } from '../../lambda/search/parquet/zstdDecompressor.ts';
+import { buildEmbeddingTable } from '../../lambda/write/buildEmbeddingTable.ts';
 
 /**
  * The data pages of one text column written by parquet-wasm (Rust's zstd) twice: ZSTD frames, and
@@ -14,20 +21,61 @@ function textPages(rows: number): { frames: Uint8Array[]; contents: Uint8Array[]
   const known = written.get(rows);
   if (known !== undefined) return known;
   const random = createRandom(5);
-  // Texts with repeats and noise, so frames hold raw, Huffman and sequence blocks, not one kind.
+  // Texts with repeats and noise, so frames hold Huffman literals and many sequences.
   const texts = Array.from({ length: rows }, (_, i) =>
     `${i} ${'kettle spout '.repeat(1 + (i % 7))}${Math.floor(random() * 1e9).toString(36)}`.repeat(
       1 + (i % 3),
     ),
   );
-  const ipc = tableToIPC(new Table({ text: vectorFromArray(texts, new Utf8()) }), 'stream');
+  const pages = columnPages(new Table({ text: vectorFromArray(texts, new Utf8()) }), 256 * 1024);
+  written.set(rows, pages);
+  return pages;
+}
+const written = new Map<number, { frames: Uint8Array[]; contents: Uint8Array[] }>();
+
+let floats: { frames: Uint8Array[]; contents: Uint8Array[] } | undefined;
+
+/**
+ * Pages of 2,000 dense random vectors of 384 floats, byte-stream-split as embed-batch writes them:
+ * raw blocks for the low bytes, the sign-and-exponent bytes in Huffman blocks with thousands of
+ * sequences.
+ */
+function floatPages(): { frames: Uint8Array[]; contents: Uint8Array[] } {
+  if (floats !== undefined) return floats;
+  const random = createRandom(8);
+  const normal = (): number =>
+    Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random()) * 0.05;
+  const rows = Array.from({ length: 2000 }, (_, i) => ({
+    record: { record: i + 1, id: `r${i}`, text: `t${i}`, keep: {} },
+    contentHash: `h${i}`,
+    vector: Float32Array.from({ length: 384 }, normal),
+  }));
+  const table = buildEmbeddingTable(rows, {
+    model: 'test/model',
+    dimensions: 384,
+    sourceUri: 'in.csv',
+    createdAt: '2026-01-01T00:00:00.000Z',
+    includeText: false,
+    keepColumns: [],
+  }).select(['embedding']);
+  floats = columnPages(table, 1024 * 1024, true);
+  return floats;
+}
+
+/** The data pages of a table's one column, written by parquet-wasm with ZSTD and uncompressed. */
+function columnPages(
+  table: Table,
+  pageBytes: number,
+  byteStreamSplit = false,
+): { frames: Uint8Array[]; contents: Uint8Array[] } {
+  const ipc = tableToIPC(table, 'stream');
   const pages = (compression: Compression): Uint8Array[] => {
-    const properties = new WriterPropertiesBuilder()
+    let builder = new WriterPropertiesBuilder()
       .setCompression(compression)
       .setDictionaryEnabled(false)
-      .setDataPageSizeLimit(256 * 1024)
-      .build();
-    const bytes = writeParquet(WasmTable.fromIPCStream(ipc), properties);
+      .setDataPageSizeLimit(pageBytes);
+    if (byteStreamSplit) builder = builder.setEncoding(Encoding.BYTE_STREAM_SPLIT);
+    const bytes = writeParquet(WasmTable.fromIPCStream(ipc), builder.build());
     const footer = parseFooter(
       bytes.subarray(
         bytes.byteLength - 8 - footerLength(bytes.subarray(bytes.byteLength - 8)),
@@ -45,12 +93,84 @@ function textPages(rows: number): { frames: Uint8Array[]; contents: Uint8Array[]
   const frames = pages(Compression.ZSTD);
   const contents = pages(Compression.UNCOMPRESSED);
   if (frames.length !== contents.length || frames.length < 2) throw new Error(`${frames.length} pages`);
-  written.set(rows, { frames, contents });
   return { frames, contents };
 }
-const written = new Map<number, { frames: Uint8Array[]; contents: Uint8Array[] }>();
+
+/** How many blocks of each kind a ZSTD frame holds (RFC 8878, section 3.1.1), and its sequences. */
+function blockKinds(frame: Uint8Array): { raw: number; rle: number; compressed: number; sequences: number } {
+  const kinds = { raw: 0, rle: 0, compressed: 0, sequences: 0 };
+  const descriptor = frame[4] as number;
+  const single = (descriptor >> 5) & 1;
+  let at = 5 + (single ? 0 : 1) + [0, 1, 2, 4][descriptor & 3]! + [single, 2, 4, 8][descriptor >> 6]!;
+  for (;;) {
+    const header =
+      (frame[at] as number) | ((frame[at + 1] as number) << 8) | ((frame[at + 2] as number) << 16);
+    const [type, size] = [(header >> 1) & 3, header >> 3];
+    at += 3;
+    if (type === 0) kinds.raw++;
+    if (type === 1) kinds.rle++;
+    if (type === 2) {
+      kinds.compressed++;
+      kinds.sequences += sequencesOf(frame.subarray(at, at + size));
+    }
+    at += type === 1 ? 1 : size;
+    if ((header & 1) === 1) return kinds;
+  }
+}
+
+/** The number of sequences of a compressed block: after its literals section (RFC 8878, 3.1.1.3.1). */
+function sequencesOf(block: Uint8Array): number {
+  const first = block[0] as number;
+  const [type, format] = [first & 3, (first >> 2) & 3];
+  let skip: number;
+  if (type <= 1) {
+    const size =
+      format === 1
+        ? (first >> 4) + ((block[1] as number) << 4)
+        : format === 3
+          ? (first >> 4) + ((block[1] as number) << 4) + ((block[2] as number) << 12)
+          : first >> 3;
+    const header = format === 1 ? 2 : format === 3 ? 3 : 1;
+    skip = header + (type === 1 ? 1 : size);
+  } else {
+    const header = format <= 1 ? 3 : format === 2 ? 4 : 5;
+    let bits = 0n;
+    for (let i = header - 1; i >= 0; i--) bits = (bits << 8n) | BigInt(block[i] as number);
+    const width = format <= 1 ? 10n : format === 2 ? 14n : 18n;
+    skip = header + Number((bits >> (4n + width)) & ((1n << width) - 1n));
+  }
+  const count = block[skip] as number;
+  if (count < 128) return count;
+  if (count < 255) return ((count - 128) << 8) + (block[skip + 1] as number);
+  return (block[skip + 1] as number) + ((block[skip + 2] as number) << 8) + 0x7f00;
+}
 
 describe('Function: zstdDecompressor', () => {
+  it('decodes byte-stream-split float pages as embed-batch writes them, raw blocks and thousands of sequences, to their exact bytes', async () => {
+    // Prepare
+    const { frames, contents } = floatPages();
+    const kinds = frames.map(blockKinds);
+    console.log(
+      'DEBUG',
+      JSON.stringify(kinds),
+      frames.length,
+      contents.map((c) => c.byteLength),
+    );
+    const decompress = await zstdDecompressor();
+
+    // Act
+    const same = frames.map((frame, i) =>
+      Buffer.from(decompress(frame, (contents[i] as Uint8Array).byteLength) ?? []).equals(
+        contents[i] as Uint8Array,
+      ),
+    );
+
+    // Assess: the frames are of the kind that matters, and decode exactly
+    expect(kinds.reduce((sum, k) => sum + k.raw, 0)).toBeGreaterThan(4);
+    expect(Math.max(...kinds.map((k) => k.sequences))).toBeGreaterThan(5000);
+    expect(same).toEqual(frames.map(() => true));
+  });
+
   it('decodes frames of every size to their exact content, reusing and growing its buffers', async () => {
     // Prepare
     const { frames, contents } = textPages(6000);
