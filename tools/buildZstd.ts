@@ -34,6 +34,9 @@ const TARGET = fileURLToPath(new URL('../lambda/search/parquet/zstdWasm.ts', imp
  * (else the build stops: another zstd version needs them looked at again).
  * With them the decoder reads its bit streams as a 64-bit build does, and
  * keeps what depends on the width of pointers and size_t as a 32-bit build.
+ * Checked for the decoder only: with MEM_64bits() true, encoder code such as
+ * MEM_writeLEST and ZSTD_NbCommonBytes would be wrong on wasm32, so a new zstd
+ * whose decoder calls them needs these patches looked at again.
  */
 const PATCHES: readonly { file: string; from: string; to: string; count: number; why: string }[] = [
   {

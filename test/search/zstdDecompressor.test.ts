@@ -150,12 +150,6 @@ describe('Function: zstdDecompressor', () => {
     // Prepare
     const { frames, contents } = floatPages();
     const kinds = frames.map(blockKinds);
-    console.log(
-      'DEBUG',
-      JSON.stringify(kinds),
-      frames.length,
-      contents.map((c) => c.byteLength),
-    );
     const decompress = await zstdDecompressor();
 
     // Act
@@ -209,6 +203,29 @@ describe('Function: zstdDecompressor', () => {
     expect(decompress(corrupt, size)).toBeUndefined();
     expect(decompress(new Uint8Array([1, 2, 3]), 3)).toBeUndefined();
     expect(Buffer.from(decompress(frame, size) ?? []).equals(contents[0] as Uint8Array)).toBe(true);
+  });
+
+  it('refuses a stated size no page can have (negative, fractional, past 2 GiB) without touching its buffers', async () => {
+    // Prepare
+    const { frames, contents } = textPages(3000);
+    const frame = frames[0] as Uint8Array;
+    const content = contents[0] as Uint8Array;
+    const decompress = await zstdDecompressor();
+
+    // Act
+    const refused = [-1, -content.byteLength, 0.5, 2 ** 31, Number.NaN].map((size) => ({
+      whole: decompress(frame, size),
+      partial: decompress.partial(frame, size).upTo(10),
+    }));
+    const after = Buffer.from(decompress(frame, content.byteLength) ?? []);
+    const partialAfter = Buffer.from(
+      decompress.partial(frame, content.byteLength).upTo(content.byteLength) ?? [],
+    );
+
+    // Assess: nothing decoded, and the decoder as good as before
+    expect(refused).toEqual(refused.map(() => ({ whole: undefined, partial: undefined })));
+    expect(after.equals(content)).toBe(true);
+    expect(partialAfter.equals(content)).toBe(true);
   });
 
   it('decodes a frame only as far as asked, block by block, each prefix the start of its content', async () => {

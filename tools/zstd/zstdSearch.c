@@ -1,7 +1,7 @@
 /*
  * zstd's decoder (https://github.com/facebook/zstd, lib/, BSD licence: see
  * LICENSE beside this file) as one WebAssembly module for the search's
- * Parquet reader. tools/buildZstd.sh compiles it; its includes are those of
+ * Parquet reader. tools/buildZstd.ts compiles it; its includes are those of
  * zstd's build/single_file_libs/zstddeclib-in.c.
  *
  * Exports, besides the memory: allocate and release (malloc and free);

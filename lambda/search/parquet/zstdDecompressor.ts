@@ -56,6 +56,32 @@ async function load(): Promise<Decompress> {
   return reusingBuffers(instance.exports as ZstdExports);
 }
 
+/** The largest frame or content handled: what a wasm32 pointer and a Parquet page size (i32) can hold. */
+const MAX_BYTES = 2 ** 31 - 1;
+
+/** Whether a frame and its stated size are within {@link MAX_BYTES} (a crafted page may state any size). */
+function sizesFit(data: Uint8Array, size: number): boolean {
+  return Number.isInteger(size) && size >= 0 && size <= MAX_BYTES && data.byteLength <= MAX_BYTES;
+}
+
+/**
+ * The call's result, or -1 (an error, as zstd's are negative here) when the
+ * module traps: zstd checks its bounds, but a trap must read as a broken
+ * frame, which the caller hands to the general reader, not end the search.
+ */
+function trapless(call: () => number): number {
+  try {
+    return call();
+  } catch (error) {
+    if (
+      error instanceof
+      (globalThis as unknown as { WebAssembly: { RuntimeError: ErrorConstructor } }).WebAssembly.RuntimeError
+    )
+      return -1;
+    throw error;
+  }
+}
+
 /** A buffer in wasm memory. */
 interface WasmBuffer {
   readonly pointer: number;
@@ -67,12 +93,14 @@ interface WasmBuffer {
  * needed and are reused; partial frames have buffers of their own.
  */
 function reusingBuffers(wasm: ZstdExports): Decompress {
+  // The new buffer first, the old one freed after: a failed allocation leaves the old one in place.
   const reserve = (buffer: WasmBuffer, bytes: number): WasmBuffer => {
     if (buffer.capacity >= bytes) return buffer;
-    if (buffer.pointer !== 0) wasm.release(buffer.pointer);
-    const capacity = Math.max(bytes, 2 * buffer.capacity);
-    const pointer = wasm.allocate(capacity);
+    const capacity = Math.min(MAX_BYTES, Math.max(bytes, 2 * buffer.capacity));
+    // An i32 to JavaScript: read as unsigned, a pointer past 2 GiB would be negative.
+    const pointer = wasm.allocate(capacity) >>> 0;
     if (pointer === 0) throw new RangeError(`zstd: cannot allocate ${capacity} bytes`);
+    if (buffer.pointer !== 0) wasm.release(buffer.pointer);
     return { pointer, capacity };
   };
   const none: WasmBuffer = { pointer: 0, capacity: 0 };
@@ -89,27 +117,29 @@ function reusingBuffers(wasm: ZstdExports): Decompress {
   // An error is a size_t far above any size: negative here, wasm32's i32 as a JavaScript number.
   const failed = (result: number): boolean => result < 0;
   const whole = (data: Uint8Array, size: number): Uint8Array | undefined => {
+    if (!sizesFit(data, size)) return undefined;
     input = reserve(input, data.byteLength);
     output = reserve(output, size);
     copyIn(input, data);
-    const written = wasm.decompress(output.pointer, size, input.pointer, data.byteLength);
+    const written = trapless(() => wasm.decompress(output.pointer, size, input.pointer, data.byteLength));
     if (written !== size) return undefined;
     return new Uint8Array(wasm.memory.buffer, output.pointer, size);
   };
   const partial = (data: Uint8Array, size: number): PartialFrame => {
+    if (!sizesFit(data, size)) return { upTo: () => undefined };
     partialInput = reserve(partialInput, data.byteLength);
     partialOutput = reserve(partialOutput, size);
     copyIn(partialInput, data);
     const frame = {};
     current = frame;
     let broken = failed(
-      wasm.begin_partial(partialOutput.pointer, size, partialInput.pointer, data.byteLength),
+      trapless(() => wasm.begin_partial(partialOutput.pointer, size, partialInput.pointer, data.byteLength)),
     );
     return {
       upTo: (bytes) => {
         if (broken || current !== frame) return undefined;
         const wanted = Math.min(bytes, size);
-        const written = wasm.continue_partial(wanted);
+        const written = trapless(() => wasm.continue_partial(wanted));
         // Fewer than asked: the frame ended before its `size` bytes.
         broken = failed(written) || written < wanted;
         return broken ? undefined : new Uint8Array(wasm.memory.buffer, partialOutput.pointer, written);
