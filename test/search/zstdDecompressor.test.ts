@@ -96,9 +96,9 @@ function columnPages(
   return { frames, contents };
 }
 
-/** How many blocks of each kind a ZSTD frame holds (RFC 8878, section 3.1.1), and its sequences. */
-function blockKinds(frame: Uint8Array): { raw: number; rle: number; compressed: number; sequences: number } {
-  const kinds = { raw: 0, rle: 0, compressed: 0, sequences: 0 };
+/** How many raw blocks a ZSTD frame holds (RFC 8878, section 3.1.1), and how many sequences its compressed ones. */
+function blockKinds(frame: Uint8Array): { raw: number; sequences: number } {
+  const kinds = { raw: 0, sequences: 0 };
   const descriptor = frame[4] as number;
   const single = (descriptor >> 5) & 1;
   let at = 5 + (single ? 0 : 1) + [0, 1, 2, 4][descriptor & 3]! + [single, 2, 4, 8][descriptor >> 6]!;
@@ -108,11 +108,7 @@ function blockKinds(frame: Uint8Array): { raw: number; rle: number; compressed: 
     const [type, size] = [(header >> 1) & 3, header >> 3];
     at += 3;
     if (type === 0) kinds.raw++;
-    if (type === 1) kinds.rle++;
-    if (type === 2) {
-      kinds.compressed++;
-      kinds.sequences += sequencesOf(frame.subarray(at, at + size));
-    }
+    if (type === 2) kinds.sequences += sequencesOf(frame.subarray(at, at + size));
     at += type === 1 ? 1 : size;
     if ((header & 1) === 1) return kinds;
   }

@@ -40,6 +40,7 @@ interface ZstdExports {
 /** What this file uses of the WebAssembly API (the compiler's lib here has no DOM types). */
 interface WebAssemblyApi {
   instantiate(bytes: Uint8Array): Promise<{ readonly instance: { readonly exports: object } }>;
+  readonly RuntimeError: ErrorConstructor;
 }
 const { WebAssembly: wasmApi } = globalThis as unknown as { WebAssembly: WebAssemblyApi };
 
@@ -73,11 +74,7 @@ function trapless(call: () => number): number {
   try {
     return call();
   } catch (error) {
-    if (
-      error instanceof
-      (globalThis as unknown as { WebAssembly: { RuntimeError: ErrorConstructor } }).WebAssembly.RuntimeError
-    )
-      return -1;
+    if (error instanceof wasmApi.RuntimeError) return -1;
     throw error;
   }
 }
